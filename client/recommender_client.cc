@@ -1,0 +1,54 @@
+#include "client/recommender_client.h"
+
+#include <chrono>
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+namespace easymoney {
+namespace {
+
+absl::Status FromGrpc(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+}  // namespace
+
+RecommenderClient::RecommenderClient(Options options, std::shared_ptr<grpc::Channel> channel)
+    : options_(std::move(options)),
+      channel_(std::move(channel)),
+      recommender_(easymoney::recommender::v1::Recommender::NewStub(channel_)),
+      health_(grpc::health::v1::Health::NewStub(channel_)) {}
+
+absl::StatusOr<std::unique_ptr<RecommenderClient>> RecommenderClient::Create(const Options& options) {
+  if (options.target.empty()) return absl::InvalidArgumentError("target is empty");
+  auto channel = grpc::CreateChannel(options.target, grpc::InsecureChannelCredentials());
+  if (channel == nullptr) return absl::InvalidArgumentError("cannot create a channel to " + options.target);
+  return std::unique_ptr<RecommenderClient>(new RecommenderClient(options, std::move(channel)));
+}
+
+absl::StatusOr<easymoney::recommender::v1::RecommendProductsResponse> RecommenderClient::Recommend(
+    const easymoney::recommender::v1::RecommendProductsRequest& request) const {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(options_.timeout));
+  easymoney::recommender::v1::RecommendProductsResponse response;
+  const grpc::Status status = recommender_->RecommendProducts(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status);
+  return response;
+}
+
+absl::StatusOr<grpc::health::v1::HealthCheckResponse::ServingStatus> RecommenderClient::CheckHealth(
+    const std::string& service) const {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(options_.timeout));
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  grpc::health::v1::HealthCheckResponse response;
+  const grpc::Status status = health_->Check(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status);
+  return response.status();
+}
+
+}  // namespace easymoney

@@ -1,0 +1,57 @@
+#ifndef EASYMONEY_CLIENT_RECOMMENDER_CLIENT_H_
+#define EASYMONEY_CLIENT_RECOMMENDER_CLIENT_H_
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/channel.h>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "easymoney/recommender/v1/recommender.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+
+namespace easymoney {
+
+// A small synchronous client for recommender-server, used by
+// recommender-cli and the integration tests. Depends only on the generated
+// API code.
+//
+//   auto client = RecommenderClient::Create({.target = "127.0.0.1:50051"});
+//   easymoney::recommender::v1::RecommendProductsRequest request;
+//   request.set_customer_id("1375586");
+//   auto response = (*client)->Recommend(request);
+//
+// gRPC errors come back as absl::Status with the same code and message.
+// Thread-safe (one channel, shared by all calls).
+class RecommenderClient {
+ public:
+  struct Options {
+    // Any gRPC target: "127.0.0.1:50051", "dns:///recommender:50051", ...
+    std::string target = "127.0.0.1:50051";
+    // Deadline applied to each call.
+    absl::Duration timeout = absl::Seconds(5);
+  };
+
+  // Creates the channel (plaintext). Connects lazily on the first call.
+  static absl::StatusOr<std::unique_ptr<RecommenderClient>> Create(const Options& options);
+
+  absl::StatusOr<easymoney::recommender::v1::RecommendProductsResponse> Recommend(
+      const easymoney::recommender::v1::RecommendProductsRequest& request) const;
+
+  // grpc.health.v1 Check for `service` ("" is the whole server).
+  absl::StatusOr<grpc::health::v1::HealthCheckResponse::ServingStatus> CheckHealth(
+      const std::string& service = "") const;
+
+ private:
+  RecommenderClient(Options options, std::shared_ptr<grpc::Channel> channel);
+
+  const Options options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<easymoney::recommender::v1::Recommender::Stub> recommender_;
+  std::unique_ptr<grpc::health::v1::Health::Stub> health_;
+};
+
+}  // namespace easymoney
+
+#endif  // EASYMONEY_CLIENT_RECOMMENDER_CLIENT_H_

@@ -1,0 +1,144 @@
+#include "core/kmeans.h"
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+
+namespace easymoney {
+namespace {
+
+// Uniform double in [0, 1) from 53 random bits; std::uniform_real_distribution
+// differs between standard libraries, this does not.
+double UniformUnit(std::mt19937_64& rng) {
+  return static_cast<double>(rng() >> 11) * (1.0 / 9007199254740992.0);
+}
+
+double SquaredDistance(const float* a, const float* b, Eigen::Index dims) {
+  double sum = 0;
+  for (Eigen::Index i = 0; i < dims; ++i) {
+    const double d = static_cast<double>(a[i]) - b[i];
+    sum += d * d;
+  }
+  return sum;
+}
+
+RowMajorMatrix SeedPlusPlus(const RowMajorMatrix& points, int k, std::mt19937_64& rng) {
+  const Eigen::Index n = points.rows();
+  const Eigen::Index dims = points.cols();
+  RowMajorMatrix centroids(k, dims);
+  const auto first = static_cast<Eigen::Index>(UniformUnit(rng) * static_cast<double>(n));
+  centroids.row(0) = points.row(first);
+  std::vector<double> nearest(static_cast<size_t>(n), std::numeric_limits<double>::infinity());
+  for (int c = 1; c < k; ++c) {
+    double total = 0;
+    for (Eigen::Index i = 0; i < n; ++i) {
+      const double d = SquaredDistance(points.row(i).data(), centroids.row(c - 1).data(), dims);
+      if (d < nearest[i]) nearest[i] = d;
+      total += nearest[i];
+    }
+    Eigen::Index chosen = n - 1;
+    if (total > 0) {
+      double target = UniformUnit(rng) * total;
+      for (Eigen::Index i = 0; i < n; ++i) {
+        target -= nearest[i];
+        if (target < 0) {
+          chosen = i;
+          break;
+        }
+      }
+    } else {
+      chosen = static_cast<Eigen::Index>(UniformUnit(rng) * static_cast<double>(n));
+    }
+    centroids.row(c) = points.row(chosen);
+  }
+  return centroids;
+}
+
+KMeansResult Lloyd(const RowMajorMatrix& points, RowMajorMatrix centroids,
+                   const KMeansOptions& options) {
+  const Eigen::Index n = points.rows();
+  const Eigen::Index dims = points.cols();
+  const int k = static_cast<int>(centroids.rows());
+  KMeansResult result;
+  result.assignments.assign(static_cast<size_t>(n), -1);
+  double previous_inertia = std::numeric_limits<double>::infinity();
+  Eigen::MatrixXd sums(k, dims);
+  std::vector<int64_t> counts(static_cast<size_t>(k));
+  for (int iteration = 1; iteration <= options.max_iterations; ++iteration) {
+    result.iterations = iteration;
+    bool changed = false;
+    double inertia = 0;
+    sums.setZero();
+    std::fill(counts.begin(), counts.end(), 0);
+    for (Eigen::Index i = 0; i < n; ++i) {
+      const float* point = points.row(i).data();
+      const int32_t best = NearestCentroid(centroids, point);
+      inertia += SquaredDistance(point, centroids.row(best).data(), dims);
+      if (result.assignments[i] != best) {
+        result.assignments[i] = best;
+        changed = true;
+      }
+      sums.row(best) += points.row(i).cast<double>();
+      ++counts[best];
+    }
+    result.inertia = inertia;
+    for (int c = 0; c < k; ++c) {
+      // An emptied cluster keeps its centroid; k-means++ seeding makes this
+      // rare and it cannot make inertia worse.
+      if (counts[c] > 0) centroids.row(c) = (sums.row(c) / static_cast<double>(counts[c])).cast<float>();
+    }
+    if (!changed ||
+        previous_inertia - inertia <= options.relative_tolerance * std::abs(previous_inertia)) {
+      break;
+    }
+    previous_inertia = inertia;
+  }
+  // Final assignment against the final centroids, so assignments and
+  // centroids agree exactly (serving re-assigns with NearestCentroid).
+  result.inertia = 0;
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const float* point = points.row(i).data();
+    result.assignments[i] = NearestCentroid(centroids, point);
+    result.inertia += SquaredDistance(point, centroids.row(result.assignments[i]).data(), dims);
+  }
+  result.centroids = std::move(centroids);
+  return result;
+}
+
+}  // namespace
+
+int32_t NearestCentroid(const RowMajorMatrix& centroids, const float* point) {
+  int32_t best = 0;
+  double best_distance = std::numeric_limits<double>::infinity();
+  for (Eigen::Index c = 0; c < centroids.rows(); ++c) {
+    const double d = SquaredDistance(point, centroids.row(c).data(), centroids.cols());
+    if (d < best_distance) {
+      best_distance = d;
+      best = static_cast<int32_t>(c);
+    }
+  }
+  return best;
+}
+
+absl::StatusOr<KMeansResult> RunKMeans(const RowMajorMatrix& points, const KMeansOptions& options) {
+  if (options.num_clusters < 1 || options.num_clusters > points.rows()) {
+    return absl::InvalidArgumentError(absl::StrCat("k-means needs 1 <= num_clusters (",
+                                                   options.num_clusters, ") <= number of points (",
+                                                   points.rows(), ")"));
+  }
+  if (!points.allFinite()) {
+    return absl::InvalidArgumentError("k-means input contains NaN or Inf");
+  }
+  std::mt19937_64 rng(options.seed);
+  KMeansResult best;
+  best.inertia = std::numeric_limits<double>::infinity();
+  for (int restart = 0; restart < std::max(1, options.restarts); ++restart) {
+    KMeansResult candidate = Lloyd(points, SeedPlusPlus(points, options.num_clusters, rng), options);
+    if (candidate.inertia < best.inertia) best = std::move(candidate);
+  }
+  return best;
+}
+
+}  // namespace easymoney

@@ -1,0 +1,43 @@
+#ifndef EASYMONEY_CORE_KMEANS_H_
+#define EASYMONEY_CORE_KMEANS_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/svd.h"
+
+namespace easymoney {
+
+struct KMeansOptions {
+  int num_clusters = 8;
+  int max_iterations = 100;
+  // Independent k-means++ starts; the one with the lowest inertia wins.
+  int restarts = 4;
+  uint64_t seed = 42;
+  // Stop when no assignment changes or inertia improves by less than this
+  // fraction.
+  double relative_tolerance = 1e-6;
+};
+
+struct KMeansResult {
+  RowMajorMatrix centroids;          // num_clusters x num_features.
+  std::vector<int32_t> assignments;  // One cluster per point.
+  double inertia = 0;                // Sum of squared distances to centroids.
+  int iterations = 0;                // Of the winning restart.
+};
+
+// Lloyd's k-means with k-means++ seeding on the rows of `points`.
+// Deterministic for a seed (its own random transforms, independent of the
+// standard library's distributions). Thread-safe (pure function).
+// Errors: INVALID_ARGUMENT when num_clusters < 1 or exceeds the number of
+// points, or the points contain NaN/Inf.
+absl::StatusOr<KMeansResult> RunKMeans(const RowMajorMatrix& points, const KMeansOptions& options);
+
+// Index of the centroid nearest to `point` (squared Euclidean distance, ties
+// to the lower index). Shared by training and serving so both assign alike.
+int32_t NearestCentroid(const RowMajorMatrix& centroids, const float* point);
+
+}  // namespace easymoney
+
+#endif  // EASYMONEY_CORE_KMEANS_H_

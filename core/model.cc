@@ -1,0 +1,246 @@
+#include "absl/strings/string_view.h"
+#include "core/model.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "core/manifest_json.h"
+#include "core/npy.h"
+#include "core/sha256.h"
+
+namespace easymoney {
+namespace {
+
+using easymoney::model::v1::ModelManifest;
+
+absl::flat_hash_map<std::string, int32_t> IndexProducts(const ModelManifest& manifest) {
+  absl::flat_hash_map<std::string, int32_t> index;
+  for (int i = 0; i < manifest.products_size(); ++i) index.emplace(manifest.products(i).id(), i);
+  return index;
+}
+
+absl::Status ShapeError(absl::string_view file, absl::string_view expected, absl::string_view got) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(file, ": shape ", got, " does not match the manifest, expected ", expected));
+}
+
+std::string ShapeText(int64_t rows, int64_t cols) { return absl::StrCat("(", rows, ", ", cols, ")"); }
+std::string ShapeText(int64_t rows) { return absl::StrCat("(", rows, ",)"); }
+
+absl::Status CheckMatrix(absl::string_view file, const RowMajorMatrix& matrix, int64_t rows,
+                         int64_t cols) {
+  if (matrix.rows() != rows || matrix.cols() != cols) {
+    return ShapeError(file, ShapeText(rows, cols), ShapeText(matrix.rows(), matrix.cols()));
+  }
+  if (!matrix.allFinite()) return absl::InvalidArgumentError(absl::StrCat(file, ": contains NaN or Inf"));
+  return absl::OkStatus();
+}
+
+template <typename T>
+absl::Status CheckVectorSize(absl::string_view file, const std::vector<T>& values, int64_t size) {
+  if (static_cast<int64_t>(values.size()) != size) {
+    return ShapeError(file, ShapeText(size), ShapeText(static_cast<int64_t>(values.size())));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateManifest(const ModelManifest& manifest) {
+  if (manifest.format_version() != kModelFormatVersion) {
+    return absl::InvalidArgumentError(absl::StrCat("manifest.json: format_version ",
+                                                   manifest.format_version(), " is not supported (this build reads ",
+                                                   kModelFormatVersion, ")"));
+  }
+  if (manifest.products_size() == 0) {
+    return absl::InvalidArgumentError("manifest.json: the product catalogue is empty");
+  }
+  if (manifest.num_products() != manifest.products_size()) {
+    return absl::InvalidArgumentError(absl::StrCat("manifest.json: num_products is ", manifest.num_products(),
+                                                   " but products lists ", manifest.products_size()));
+  }
+  absl::flat_hash_map<std::string, int> seen;
+  for (int i = 0; i < manifest.products_size(); ++i) {
+    const std::string& id = manifest.products(i).id();
+    if (id.empty()) return absl::InvalidArgumentError(absl::StrCat("manifest.json: products[", i, "].id is empty"));
+    if (auto [it, inserted] = seen.emplace(id, i); !inserted) {
+      return absl::InvalidArgumentError(absl::StrCat("manifest.json: product id '", id, "' appears twice (products[",
+                                                     it->second, "] and products[", i, "])"));
+    }
+  }
+  if (manifest.num_features() != manifest.features_size()) {
+    return absl::InvalidArgumentError(absl::StrCat("manifest.json: num_features is ", manifest.num_features(),
+                                                   " but features lists ", manifest.features_size()));
+  }
+  if (manifest.num_factors() < 1 || manifest.num_clusters() < 1 || manifest.num_customers() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "manifest.json: num_factors (", manifest.num_factors(), ") and num_clusters (", manifest.num_clusters(),
+        ") must be positive, num_customers (", manifest.num_customers(), ") not negative"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateArrays(const ModelManifest& manifest, const ModelArrays& arrays) {
+  const int64_t customers = manifest.num_customers();
+  const int64_t products = manifest.num_products();
+  const int64_t factors = manifest.num_factors();
+  const int64_t clusters = manifest.num_clusters();
+  const int64_t features = manifest.num_features();
+
+  if (auto s = CheckVectorSize(kCustomerIdsFile, arrays.customer_ids, customers); !s.ok()) return s;
+  for (size_t i = 0; i < arrays.customer_ids.size(); ++i) {
+    if (arrays.customer_ids[i] <= 0 || (i > 0 && arrays.customer_ids[i] <= arrays.customer_ids[i - 1])) {
+      return absl::InvalidArgumentError(absl::StrCat(kCustomerIdsFile, ": ids must be positive and strictly ascending; row ",
+                                                     i, " holds ", arrays.customer_ids[i]));
+    }
+  }
+  if (auto s = CheckMatrix(kCustomerFactorsFile, arrays.customer_factors, customers, factors); !s.ok()) return s;
+  if (auto s = CheckMatrix(kProductFactorsFile, arrays.product_factors, products, factors); !s.ok()) return s;
+  if (arrays.singular_values.size() != factors) {
+    return ShapeError(kSingularValuesFile, ShapeText(factors), ShapeText(arrays.singular_values.size()));
+  }
+  if (!arrays.singular_values.allFinite()) {
+    return absl::InvalidArgumentError(absl::StrCat(kSingularValuesFile, ": contains NaN or Inf"));
+  }
+  if (auto s = CheckMatrix(kClusterCentroidsFile, arrays.cluster_centroids, clusters, features); !s.ok()) return s;
+  if (auto s = CheckVectorSize(kCustomerClustersFile, arrays.customer_clusters, customers); !s.ok()) return s;
+  for (size_t i = 0; i < arrays.customer_clusters.size(); ++i) {
+    if (arrays.customer_clusters[i] < 0 || arrays.customer_clusters[i] >= clusters) {
+      return absl::InvalidArgumentError(absl::StrCat(kCustomerClustersFile, ": row ", i, " names cluster ",
+                                                     arrays.customer_clusters[i], ", outside [0, ", clusters, ")"));
+    }
+  }
+  if (auto s = CheckVectorSize(kHoldingsIndptrFile, arrays.holdings_indptr, customers + 1); !s.ok()) return s;
+  if (arrays.holdings_indptr.front() != 0 ||
+      arrays.holdings_indptr.back() != static_cast<int64_t>(arrays.holdings_indices.size())) {
+    return absl::InvalidArgumentError(absl::StrCat(kHoldingsIndptrFile, ": must start at 0 and end at the length of ",
+                                                   kHoldingsIndicesFile, " (", arrays.holdings_indices.size(), ")"));
+  }
+  for (int64_t row = 0; row < customers; ++row) {
+    const int64_t begin = arrays.holdings_indptr[row];
+    const int64_t end = arrays.holdings_indptr[row + 1];
+    if (end < begin) {
+      return absl::InvalidArgumentError(absl::StrCat(kHoldingsIndptrFile, ": decreases at row ", row));
+    }
+    for (int64_t k = begin; k < end; ++k) {
+      const int32_t product = arrays.holdings_indices[k];
+      if (product < 0 || product >= products || (k > begin && product <= arrays.holdings_indices[k - 1])) {
+        return absl::InvalidArgumentError(absl::StrCat(kHoldingsIndicesFile, ": entry ", k, " (", product,
+                                                       ") is out of range or not ascending within its row"));
+      }
+    }
+  }
+  if (auto s = CheckVectorSize(kProductPopularityFile, arrays.product_popularity, products); !s.ok()) return s;
+  for (float value : arrays.product_popularity) {
+    if (!std::isfinite(value)) {
+      return absl::InvalidArgumentError(absl::StrCat(kProductPopularityFile, ": contains NaN or Inf"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Reads one listed file, verifies its checksum and parses it.
+template <typename T>
+absl::StatusOr<NpyArray<T>> ReadVerified(const std::filesystem::path& dir, const std::string& file,
+                                         const ModelManifest& manifest) {
+  const auto entry = manifest.files().find(std::string(file));
+  if (entry == manifest.files().end()) {
+    return absl::InvalidArgumentError(absl::StrCat("manifest.json: files has no entry for ", file));
+  }
+  auto bytes = ReadFileToString((dir / file).string());
+  if (!bytes.ok()) return bytes.status();
+  const std::string actual = Sha256Hex(*bytes);
+  if (actual != entry->second.sha256()) {
+    return absl::DataLossError(absl::StrCat(file, ": sha256 ", actual, " does not match the manifest's ",
+                                            entry->second.sha256(), " (incomplete copy or corruption)"));
+  }
+  return ParseNpy<T>(*bytes, file);
+}
+
+absl::StatusOr<RowMajorMatrix> ToMatrix(absl::StatusOr<NpyArray<float>> array, absl::string_view file) {
+  if (!array.ok()) return array.status();
+  if (array->shape.size() != 2) {
+    return absl::InvalidArgumentError(absl::StrCat(file, ": expected a 2-dimensional array, got ",
+                                                   array->shape.size(), " dimensions"));
+  }
+  return RowMajorMatrix(Eigen::Map<const RowMajorMatrix>(array->data.data(), array->shape[0], array->shape[1]));
+}
+
+template <typename T>
+absl::StatusOr<std::vector<T>> ToVector(absl::StatusOr<NpyArray<T>> array, absl::string_view file) {
+  if (!array.ok()) return array.status();
+  if (array->shape.size() != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(file, ": expected a 1-dimensional array, got ",
+                                                   array->shape.size(), " dimensions"));
+  }
+  return std::move(array->data);
+}
+
+}  // namespace
+
+Model::Model(int64_t version, ModelManifest manifest, ModelArrays arrays)
+    : version_(version),
+      manifest_(std::move(manifest)),
+      arrays_(std::move(arrays)),
+      product_index_(IndexProducts(manifest_)) {}
+
+absl::StatusOr<std::shared_ptr<const Model>> Model::Load(const std::string& version_dir, int64_t version) {
+  const std::filesystem::path dir(version_dir);
+  auto manifest_bytes = ReadFileToString((dir / kManifestFile).string());
+  if (!manifest_bytes.ok()) return manifest_bytes.status();
+  auto manifest = ParseManifestJson(*manifest_bytes);
+  if (!manifest.ok()) return manifest.status();
+  if (auto status = ValidateManifest(*manifest); !status.ok()) return status;
+
+  ModelArrays arrays;
+  auto ids = ToVector(ReadVerified<int64_t>(dir, kCustomerIdsFile, *manifest), kCustomerIdsFile);
+  if (!ids.ok()) return ids.status();
+  arrays.customer_ids = std::move(*ids);
+  auto customer_factors = ToMatrix(ReadVerified<float>(dir, kCustomerFactorsFile, *manifest), kCustomerFactorsFile);
+  if (!customer_factors.ok()) return customer_factors.status();
+  arrays.customer_factors = std::move(*customer_factors);
+  auto product_factors = ToMatrix(ReadVerified<float>(dir, kProductFactorsFile, *manifest), kProductFactorsFile);
+  if (!product_factors.ok()) return product_factors.status();
+  arrays.product_factors = std::move(*product_factors);
+  auto singular = ToVector(ReadVerified<float>(dir, kSingularValuesFile, *manifest), kSingularValuesFile);
+  if (!singular.ok()) return singular.status();
+  arrays.singular_values = Eigen::Map<const Eigen::VectorXf>(singular->data(), static_cast<Eigen::Index>(singular->size()));
+  auto centroids = ToMatrix(ReadVerified<float>(dir, kClusterCentroidsFile, *manifest), kClusterCentroidsFile);
+  if (!centroids.ok()) return centroids.status();
+  arrays.cluster_centroids = std::move(*centroids);
+  auto clusters = ToVector(ReadVerified<int32_t>(dir, kCustomerClustersFile, *manifest), kCustomerClustersFile);
+  if (!clusters.ok()) return clusters.status();
+  arrays.customer_clusters = std::move(*clusters);
+  auto indptr = ToVector(ReadVerified<int64_t>(dir, kHoldingsIndptrFile, *manifest), kHoldingsIndptrFile);
+  if (!indptr.ok()) return indptr.status();
+  arrays.holdings_indptr = std::move(*indptr);
+  auto indices = ToVector(ReadVerified<int32_t>(dir, kHoldingsIndicesFile, *manifest), kHoldingsIndicesFile);
+  if (!indices.ok()) return indices.status();
+  arrays.holdings_indices = std::move(*indices);
+  auto popularity = ToVector(ReadVerified<float>(dir, kProductPopularityFile, *manifest), kProductPopularityFile);
+  if (!popularity.ok()) return popularity.status();
+  arrays.product_popularity = std::move(*popularity);
+
+  return FromArrays(version, *std::move(manifest), std::move(arrays));
+}
+
+absl::StatusOr<std::shared_ptr<const Model>> Model::FromArrays(int64_t version, ModelManifest manifest,
+                                                               ModelArrays arrays) {
+  if (version < 1) return absl::InvalidArgumentError(absl::StrCat("model version ", version, " is not positive"));
+  if (auto status = ValidateManifest(manifest); !status.ok()) return status;
+  if (auto status = ValidateArrays(manifest, arrays); !status.ok()) return status;
+  return std::shared_ptr<const Model>(new Model(version, std::move(manifest), std::move(arrays)));
+}
+
+std::optional<int32_t> Model::FindProduct(absl::string_view product_id) const {
+  const auto it = product_index_.find(product_id);
+  if (it == product_index_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<int64_t> Model::FindCustomer(int64_t customer_id) const {
+  const auto it = std::lower_bound(arrays_.customer_ids.begin(), arrays_.customer_ids.end(), customer_id);
+  if (it == arrays_.customer_ids.end() || *it != customer_id) return std::nullopt;
+  return it - arrays_.customer_ids.begin();
+}
+
+}  // namespace easymoney

@@ -1,0 +1,91 @@
+#include "absl/strings/string_view.h"
+#include "core/recommender.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace easymoney {
+namespace {
+
+absl::StatusOr<int64_t> ParseCustomerId(absl::string_view text) {
+  if (text.empty()) return absl::InvalidArgumentError("customer_id is empty");
+  if (text.size() > kMaxCustomerIdLength) {
+    return absl::InvalidArgumentError(absl::StrCat("customer_id is ", text.size(),
+                                                   " characters long; a pk_cid has at most ",
+                                                   kMaxCustomerIdLength, " digits"));
+  }
+  int64_t id = 0;
+  if (!std::all_of(text.begin(), text.end(), [](char c) { return absl::ascii_isdigit(c); }) ||
+      !absl::SimpleAtoi(text, &id) || id <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("customer_id must be a positive decimal number (easyMoney pk_cid), got '",
+                     absl::CHexEscape(text), "'"));
+  }
+  return id;
+}
+
+}  // namespace
+
+absl::StatusOr<Recommendation> Recommend(const Model& model, const RecommendationQuery& query) {
+  auto customer_id = ParseCustomerId(query.customer_id);
+  if (!customer_id.ok()) return customer_id.status();
+  const int num_products = model.num_products();
+  if (query.num_results < 0 || query.num_results > num_products) {
+    return absl::InvalidArgumentError(absl::StrCat("num_results ", query.num_results,
+                                                   " is outside [0, ", num_products,
+                                                   "] (0 means ", kDefaultNumResults,
+                                                   "; the catalogue has ", num_products,
+                                                   " products)"));
+  }
+  const int num_results =
+      query.num_results == 0 ? std::min(kDefaultNumResults, num_products) : query.num_results;
+
+  std::vector<uint8_t> excluded(static_cast<size_t>(num_products), 0);
+  if (query.current_holdings.has_value()) {
+    const auto& held = *query.current_holdings;
+    for (size_t i = 0; i < held.size(); ++i) {
+      const std::optional<int32_t> product = model.FindProduct(held[i]);
+      if (!product.has_value()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "current_holdings.product_ids[", i, "]: unknown product id '",
+            absl::CHexEscape(held[i].substr(0, 64)), "'"));
+      }
+      excluded[*product] = 1;
+    }
+  }
+
+  Recommendation result;
+  std::vector<float> scores(static_cast<size_t>(num_products));
+  const std::optional<int64_t> row = model.FindCustomer(*customer_id);
+  std::span<const float> factors;
+  if (row.has_value()) {
+    result.cluster_id = model.customer_cluster(*row);
+    factors = model.customer_factors(*row);
+    if (!query.current_holdings.has_value()) {
+      for (int32_t product : model.customer_holdings(*row)) excluded[product] = 1;
+    }
+  }
+  const Eigen::Map<const Eigen::VectorXf> customer(factors.data(),
+                                                   static_cast<Eigen::Index>(factors.size()));
+  // A customer who held nothing at training time has all-zero factors (they
+  // are R V), which would score every product 0: rank them like an unknown
+  // customer instead.
+  if (row.has_value() && customer.squaredNorm() > 0) {
+    result.strategy = Strategy::kPersonalised;
+    Eigen::Map<Eigen::VectorXf>(scores.data(), num_products).noalias() =
+        model.arrays().product_factors * customer;
+  } else {
+    result.strategy = Strategy::kPopular;
+    std::copy(model.arrays().product_popularity.begin(), model.arrays().product_popularity.end(),
+              scores.begin());
+  }
+  if (query.include_held) std::fill(excluded.begin(), excluded.end(), 0);
+  result.products = SelectTopN(scores, excluded, num_results);
+  return result;
+}
+
+}  // namespace easymoney

@@ -1,0 +1,38 @@
+#ifndef EASYMONEY_CORE_SVD_H_
+#define EASYMONEY_CORE_SVD_H_
+
+#include <Eigen/Dense>
+#include <Eigen/SparseCore>
+
+#include "absl/status/statusor.h"
+
+namespace easymoney {
+
+using HoldingsMatrix = Eigen::SparseMatrix<float, Eigen::RowMajor, int64_t>;
+using RowMajorMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// A rank-k truncated SVD R ~= U S V^T of a customers x products matrix, in
+// the PureSVD parameterisation the server scores with:
+//   customer_factors = U S = R V   (customers x k)
+//   product_factors  = V           (products x k, orthonormal columns)
+// so score(customer, product) = customer_factors.row(c) . product_factors.row(p),
+// and a customer's factors can be folded in from any holdings row r as r V.
+struct TruncatedSvd {
+  RowMajorMatrix customer_factors;
+  RowMajorMatrix product_factors;
+  Eigen::VectorXf singular_values;  // Descending.
+};
+
+// Computes the top-`rank` singular triplets of `matrix`.
+//
+// Catalogues are small next to the customer base (easyMoney: 15 products), so
+// this eigendecomposes the products x products Gram matrix R^T R in double
+// precision: one pass over the non-zeros plus O(P^3), exact up to rounding.
+// That stays fast up to a few thousand products; beyond that it refuses with
+// INVALID_ARGUMENT rather than silently taking minutes.
+// Errors: rank < 1 or > number of products.
+absl::StatusOr<TruncatedSvd> ComputeTruncatedSvd(const HoldingsMatrix& matrix, int rank);
+
+}  // namespace easymoney
+
+#endif  // EASYMONEY_CORE_SVD_H_

@@ -1,0 +1,69 @@
+#include "server/recommender_server.h"
+
+#include <chrono>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace easymoney {
+
+absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(const Options& options) {
+  std::unique_ptr<RecommenderServer> server(new RecommenderServer());
+  auto metrics = ServerMetrics::Create(options.metrics_address);
+  if (!metrics.ok()) return metrics.status();
+  server->metrics_ = *std::move(metrics);
+  server->service_ = std::make_unique<RecommenderService>(server->metrics_.get());
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.grpc_address, grpc::InsecureServerCredentials(), &server->port_);
+  builder.RegisterService(server->service_.get());
+  server->grpc_server_ = builder.BuildAndStart();
+  if (server->grpc_server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen for gRPC on ", options.grpc_address));
+  }
+  // Not ready until a model is published (load balancers and Kubernetes
+  // probes read this).
+  server->grpc_server_->GetHealthCheckService()->SetServingStatus(false);
+
+  ModelManager::Options manager_options;
+  manager_options.model_base = options.model_base;
+  manager_options.poll_interval = options.poll_interval;
+  RecommenderServer* self = server.get();
+  manager_options.on_publish = [self](const std::shared_ptr<const Model>& model) { self->OnPublish(model); };
+  manager_options.on_failure = [self](int64_t, const absl::Status&) { self->metrics_->OnModelLoadFailed(); };
+  auto models = ModelManager::Create(std::move(manager_options));
+  if (!models.ok()) return models.status();
+  server->models_ = *std::move(models);
+  return server;
+}
+
+RecommenderServer::~RecommenderServer() {
+  Shutdown(absl::ZeroDuration());
+  // Stop the poller before the service it publishes to goes away.
+  models_.reset();
+}
+
+void RecommenderServer::OnPublish(const std::shared_ptr<const Model>& model) {
+  auto state = std::make_shared<ServingState>();
+  state->model = model;
+  state->product_counters = metrics_->MakeProductCounters(*model);
+  service_->Publish(std::move(state));
+  metrics_->OnModelPublished(*model);
+  grpc_server_->GetHealthCheckService()->SetServingStatus(true);
+}
+
+void RecommenderServer::Wait() { grpc_server_->Wait(); }
+
+void RecommenderServer::Shutdown(absl::Duration grace) {
+  if (grpc_server_ == nullptr) return;
+  grpc_server_->GetHealthCheckService()->SetServingStatus(false);
+  grpc_server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
+}
+
+}  // namespace easymoney

@@ -1,0 +1,67 @@
+#ifndef EASYMONEY_SERVER_RECOMMENDER_SERVER_H_
+#define EASYMONEY_SERVER_RECOMMENDER_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/server.h>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "core/model_manager.h"
+#include "server/recommender_service.h"
+#include "server/server_metrics.h"
+
+namespace easymoney {
+
+// The whole recommender-server minus main(): gRPC server with the
+// Recommender, health and reflection services, the model manager that keeps
+// the newest valid version published, and the /metrics endpoint. Tests run
+// it in-process on port 0.
+//
+//   RecommenderServer::Options options;
+//   options.model_base = "models";
+//   auto server = RecommenderServer::Create(options);
+//   (*server)->Wait();
+//
+// Thread-safe.
+class RecommenderServer {
+ public:
+  struct Options {
+    std::string model_base = "models";
+    // host:port for gRPC; port 0 picks a free one (see port()).
+    std::string grpc_address = "127.0.0.1:50051";
+    // host:port for /metrics; port 0 picks a free one.
+    std::string metrics_address = "127.0.0.1:9464";
+    absl::Duration poll_interval = absl::Seconds(1);
+  };
+
+  // Starts serving. The health status is NOT_SERVING until a model version
+  // is published. Errors: UNAVAILABLE when a port cannot be bound.
+  static absl::StatusOr<std::unique_ptr<RecommenderServer>> Create(const Options& options);
+  ~RecommenderServer();
+
+  int port() const { return port_; }
+  int metrics_port() const { return metrics_->port(); }
+  // Serving version, or null.
+  std::shared_ptr<const Model> CurrentModel() const { return models_->Current(); }
+
+  // Blocks until Shutdown() is called from another thread.
+  void Wait();
+  // Stops accepting RPCs, lets running ones finish within `grace`.
+  void Shutdown(absl::Duration grace = absl::Seconds(5));
+
+ private:
+  RecommenderServer() = default;
+  void OnPublish(const std::shared_ptr<const Model>& model);
+
+  std::unique_ptr<ServerMetrics> metrics_;
+  std::unique_ptr<RecommenderService> service_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<ModelManager> models_;
+  int port_ = 0;
+};
+
+}  // namespace easymoney
+
+#endif  // EASYMONEY_SERVER_RECOMMENDER_SERVER_H_

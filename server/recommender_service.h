@@ -1,0 +1,49 @@
+#ifndef EASYMONEY_SERVER_RECOMMENDER_SERVICE_H_
+#define EASYMONEY_SERVER_RECOMMENDER_SERVICE_H_
+
+#include <atomic>
+#include <memory>
+
+#include "core/model.h"
+#include "easymoney/recommender/v1/recommender.grpc.pb.h"
+#include "server/server_metrics.h"
+
+namespace easymoney {
+
+// What one model version needs at request time: the model and its metric
+// handles, published together so a request never pairs a model with another
+// version's counters.
+struct ServingState {
+  std::shared_ptr<const Model> model;
+  ServerMetrics::ProductCounters product_counters;
+};
+
+// The easymoney.recommender.v1.Recommender gRPC service: translates protos
+// to core queries and core results back, nothing more.
+//
+// Thread-safe: handlers run concurrently on gRPC's threads; Publish may be
+// called from any thread at any time.
+class RecommenderService final
+    : public easymoney::recommender::v1::Recommender::CallbackService {
+ public:
+  explicit RecommenderService(ServerMetrics* metrics) : metrics_(metrics) {}
+
+  // Makes `state` the one new requests use. Requests already running keep
+  // the state they loaded.
+  void Publish(std::shared_ptr<const ServingState> state) {
+    state_.store(std::move(state), std::memory_order_release);
+  }
+
+  grpc::ServerUnaryReactor* RecommendProducts(
+      grpc::CallbackServerContext* context,
+      const easymoney::recommender::v1::RecommendProductsRequest* request,
+      easymoney::recommender::v1::RecommendProductsResponse* response) override;
+
+ private:
+  ServerMetrics* const metrics_;
+  std::atomic<std::shared_ptr<const ServingState>> state_;
+};
+
+}  // namespace easymoney
+
+#endif  // EASYMONEY_SERVER_RECOMMENDER_SERVICE_H_

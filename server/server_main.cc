@@ -1,0 +1,67 @@
+// recommender-server: serves top-N product recommendations over gRPC.
+
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "core/tool_flags.h"
+#include "server/recommender_server.h"
+
+ABSL_FLAG(std::string, model_base, "models", "Directory of model versions (MODEL_BASE/<version>/).");
+ABSL_FLAG(std::string, host, "127.0.0.1", "Address to bind the gRPC port to.");
+ABSL_FLAG(int, port, 50051, "gRPC port; 0 picks a free port.");
+ABSL_FLAG(std::string, metrics_host, "127.0.0.1", "Address to bind the metrics port to.");
+ABSL_FLAG(int, metrics_port, 9464, "Port for Prometheus /metrics; 0 picks a free port.");
+ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(1),
+          "How often to look for a new model version (e.g. 1s, 500ms; 0 disables).");
+
+namespace {
+
+// Runs the server until SIGINT or SIGTERM, then shuts down gracefully.
+int RunServer() {
+  easymoney::RecommenderServer::Options options;
+  options.model_base = absl::GetFlag(FLAGS_model_base);
+  options.grpc_address = absl::StrCat(absl::GetFlag(FLAGS_host), ":", absl::GetFlag(FLAGS_port));
+  options.metrics_address =
+      absl::StrCat(absl::GetFlag(FLAGS_metrics_host), ":", absl::GetFlag(FLAGS_metrics_port));
+  options.poll_interval = absl::GetFlag(FLAGS_poll_interval);
+
+  // Block the signals in every thread, then wait for them on one thread.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto server = easymoney::RecommenderServer::Create(options);
+  if (!server.ok()) {
+    std::fprintf(stderr, "recommender-server: %s\n", std::string(server.status().message()).c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "recommender-server: gRPC on %s:%d, metrics on http://%s:%d/metrics, model base %s\n",
+               absl::GetFlag(FLAGS_host).c_str(), (*server)->port(), absl::GetFlag(FLAGS_metrics_host).c_str(),
+               (*server)->metrics_port(), options.model_base.c_str());
+  if ((*server)->CurrentModel() == nullptr) {
+    std::fprintf(stderr, "recommender-server: no valid model version yet; answering UNAVAILABLE until one appears\n");
+  }
+  int signal = 0;
+  sigwait(&signals, &signal);
+  std::fprintf(stderr, "recommender-server: signal %d, shutting down\n", signal);
+  (*server)->Shutdown();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  easymoney::ParseToolFlags(argc, argv,
+      "Serves easyMoney product recommendations over gRPC.\n"
+      "Usage: recommender-server [--model-base models] [--port 50051] [--metrics-port 9464]\n"
+      "Loads the newest valid version under --model-base, picks up newer ones as they\n"
+      "appear, and exposes Prometheus metrics at http://HOST:METRICS_PORT/metrics.\n"
+      "Flag names accept '-' or '_'.");
+  return RunServer();
+}

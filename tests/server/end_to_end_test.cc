@@ -1,0 +1,310 @@
+// datagen -> train -> recommender-server (in-process, real gRPC over
+// loopback) -> client library, CLI binary and a real /metrics scrape.
+
+#include <algorithm>
+#include <numeric>
+#include <sstream>
+#include <filesystem>
+#include <regex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "client/recommender_client.h"
+#include "core/model_directory.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/recommender_server.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/test_model.h"
+
+namespace easymoney {
+namespace {
+
+namespace v1 = easymoney::recommender::v1;
+using ::testing::HasSubstr;
+using HealthStatus = grpc::health::v1::HealthCheckResponse;
+
+// Value of the first sample line of `metric` whose labels contain every
+// string in `labels`, or -1.
+double MetricValue(const std::string& exposition, const std::string& metric,
+                   std::initializer_list<std::string> labels = {}) {
+  std::istringstream lines(exposition);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind(metric, 0) != 0) continue;
+    const char next = line.size() > metric.size() ? line[metric.size()] : '\0';
+    if (next != '{' && next != ' ') continue;
+    if (!std::all_of(labels.begin(), labels.end(),
+                     [&](const std::string& label) { return line.find(label) != std::string::npos; })) {
+      continue;
+    }
+    return std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return -1;
+}
+
+class EndToEndTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    work_dir_ = new std::string(testing::MakeTempDir("e2e"));
+    const std::string data = *work_dir_ + "/data";
+    const std::string models = *work_dir_ + "/models";
+    const auto datagen = testing::RunCommand(
+        absl::StrCat(DATAGEN_BINARY, " --customers 3000 --seed 11 --out ", data));
+    ASSERT_EQ(datagen.exit_code, 0) << datagen.output;
+    const auto train = testing::RunCommand(absl::StrCat(TRAIN_BINARY, " --data ", data, " --model-base ", models));
+    ASSERT_EQ(train.exit_code, 0) << train.output;
+    ASSERT_THAT(train.output, HasSubstr("model version 1 written"));
+
+    RecommenderServer::Options options;
+    options.model_base = models;
+    options.grpc_address = "127.0.0.1:0";
+    options.metrics_address = "127.0.0.1:0";
+    auto server = RecommenderServer::Create(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = server->release();
+    auto client = RecommenderClient::Create({.target = absl::StrCat("127.0.0.1:", server_->port())});
+    ASSERT_TRUE(client.ok());
+    client_ = client->release();
+  }
+
+  static void TearDownTestSuite() {
+    delete client_;
+    delete server_;
+    std::filesystem::remove_all(*work_dir_);
+    delete work_dir_;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr);
+    model_ = server_->CurrentModel();
+    ASSERT_NE(model_, nullptr);
+  }
+
+  // A customer of the model holding at least `min_held` products.
+  int64_t CustomerHolding(size_t min_held) const {
+    for (int64_t row = 0; row < model_->num_customers(); ++row) {
+      if (model_->customer_holdings(row).size() >= min_held) return model_->arrays().customer_ids[row];
+    }
+    ADD_FAILURE() << "no customer holds " << min_held << " products";
+    return 0;
+  }
+
+  std::set<std::string> HeldBy(int64_t customer_id) const {
+    std::set<std::string> held;
+    for (int32_t p : model_->customer_holdings(*model_->FindCustomer(customer_id))) {
+      held.insert(model_->product(p).id());
+    }
+    return held;
+  }
+
+  static v1::RecommendProductsRequest Request(int64_t customer_id, int num_results = 0) {
+    v1::RecommendProductsRequest request;
+    request.set_customer_id(std::to_string(customer_id));
+    request.set_num_results(num_results);
+    return request;
+  }
+
+  static std::string* work_dir_;
+  static RecommenderServer* server_;
+  static RecommenderClient* client_;
+  std::shared_ptr<const Model> model_;
+};
+
+std::string* EndToEndTest::work_dir_ = nullptr;
+RecommenderServer* EndToEndTest::server_ = nullptr;
+RecommenderClient* EndToEndTest::client_ = nullptr;
+
+TEST_F(EndToEndTest, KnownCustomerGetsPersonalisedScoresFromTheModelFactors) {
+  const int64_t customer = CustomerHolding(1);
+  auto response = client_->Recommend(Request(customer));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->strategy(), v1::STRATEGY_PERSONALISED);
+  EXPECT_EQ(response->model_version(), 1);
+  const int64_t row = *model_->FindCustomer(customer);
+  ASSERT_TRUE(response->has_cluster_id());
+  EXPECT_EQ(response->cluster_id(), model_->customer_cluster(row));
+  ASSERT_EQ(response->products_size(), 5);
+  // Independent computation: dot product of the stored factor rows.
+  for (int i = 0; i < response->products_size(); ++i) {
+    const auto& product = response->products(i);
+    const int32_t p = *model_->FindProduct(product.product_id());
+    const float expected = model_->arrays().customer_factors.row(row).dot(model_->arrays().product_factors.row(p));
+    EXPECT_NEAR(product.score(), expected, 1e-5) << product.product_id();
+    EXPECT_EQ(product.display_name(), model_->product(p).name());
+    if (i > 0) {
+      EXPECT_GE(response->products(i - 1).score(), product.score());
+    }
+  }
+}
+
+TEST_F(EndToEndTest, ProductsAlreadyHeldAreExcludedUnlessAskedFor) {
+  const int64_t customer = CustomerHolding(2);
+  const std::set<std::string> held = HeldBy(customer);
+  auto excluded = client_->Recommend(Request(customer, 15 - static_cast<int>(held.size())));
+  ASSERT_TRUE(excluded.ok()) << excluded.status();
+  EXPECT_EQ(excluded->products_size(), 15 - static_cast<int>(held.size()));
+  for (const auto& product : excluded->products()) EXPECT_FALSE(held.contains(product.product_id()));
+
+  auto request = Request(customer, 15);
+  request.set_include_held(true);
+  auto included = client_->Recommend(request);
+  ASSERT_TRUE(included.ok()) << included.status();
+  std::set<std::string> returned;
+  for (const auto& product : included->products()) returned.insert(product.product_id());
+  for (const std::string& id : held) EXPECT_TRUE(returned.contains(id)) << id;
+}
+
+TEST_F(EndToEndTest, CurrentHoldingsReplaceTheModelSnapshot) {
+  const int64_t customer = CustomerHolding(2);
+  const std::set<std::string> snapshot = HeldBy(customer);
+  auto request = Request(customer, 13);
+  request.mutable_current_holdings()->add_product_ids("credit_card");
+  request.mutable_current_holdings()->add_product_ids("funds");
+  auto response = client_->Recommend(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  std::set<std::string> returned;
+  for (const auto& product : response->products()) returned.insert(product.product_id());
+  EXPECT_FALSE(returned.contains("credit_card"));
+  EXPECT_FALSE(returned.contains("funds"));
+  for (const std::string& id : snapshot) {
+    if (id != "credit_card" && id != "funds") {
+      EXPECT_TRUE(returned.contains(id)) << id;
+    }
+  }
+}
+
+TEST_F(EndToEndTest, UnknownCustomerGetsMostPopularProductsNotHeld) {
+  auto request = Request(999999999, 3);
+  request.mutable_current_holdings()->add_product_ids("em_acount");
+  auto response = client_->Recommend(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->strategy(), v1::STRATEGY_POPULAR);
+  EXPECT_FALSE(response->has_cluster_id());
+  // Independently: the three most popular products other than em_acount.
+  const auto& popularity = model_->arrays().product_popularity;
+  std::vector<int> order(popularity.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return popularity[a] > popularity[b]; });
+  order.erase(std::remove(order.begin(), order.end(), *model_->FindProduct("em_acount")), order.end());
+  ASSERT_EQ(response->products_size(), 3);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(response->products(i).product_id(), model_->product(order[i]).id());
+    EXPECT_FLOAT_EQ(response->products(i).score(), popularity[order[i]]);
+  }
+}
+
+TEST_F(EndToEndTest, MalformedRequestsAreInvalidArgumentNamingTheField) {
+  const int64_t customer = CustomerHolding(1);
+  struct Case {
+    v1::RecommendProductsRequest request;
+    std::string field;
+  };
+  std::vector<Case> cases;
+  cases.push_back({Request(customer), "customer_id"});
+  cases.back().request.set_customer_id("");
+  cases.push_back({Request(customer), "customer_id"});
+  cases.back().request.set_customer_id("12ab");
+  cases.push_back({Request(customer, 16), "num_results"});
+  cases.push_back({Request(customer, -1), "num_results"});
+  cases.push_back({Request(customer), "current_holdings.product_ids[1]"});
+  cases.back().request.mutable_current_holdings()->add_product_ids("debit_card");
+  cases.back().request.mutable_current_holdings()->add_product_ids("yacht");
+  for (const Case& c : cases) {
+    auto response = client_->Recommend(c.request);
+    ASSERT_FALSE(response.ok()) << c.request.ShortDebugString();
+    EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument) << response.status();
+    EXPECT_THAT(response.status().message(), HasSubstr(c.field));
+  }
+}
+
+TEST_F(EndToEndTest, HealthIsServingOnceAModelIsLoaded) {
+  auto status = client_->CheckHealth();
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(*status, HealthStatus::SERVING);
+}
+
+TEST_F(EndToEndTest, MetricsCountRequestsRecommendationsAndServingVersion) {
+  const std::string before = testing::HttpGet(server_->metrics_port(), "/metrics");
+  ASSERT_THAT(before, ::testing::Not(HasSubstr("ERROR:")));
+  const int64_t customer = CustomerHolding(1);
+  auto response = client_->Recommend(Request(customer, 1));
+  ASSERT_TRUE(response.ok());
+  const std::string product = response->products(0).product_id();
+  v1::RecommendProductsRequest bad;
+  ASSERT_FALSE(client_->Recommend(bad).ok());
+  const std::string after = testing::HttpGet(server_->metrics_port(), "/metrics");
+
+  auto delta = [&](const std::string& metric, std::initializer_list<std::string> labels) {
+    return MetricValue(after, metric, labels) - std::max(0.0, MetricValue(before, metric, labels));
+  };
+  EXPECT_EQ(delta("recommender_requests_total", {"method=\"RecommendProducts\"", "code=\"OK\""}), 1);
+  EXPECT_EQ(delta("recommender_requests_total", {"code=\"INVALID_ARGUMENT\""}), 1);
+  EXPECT_EQ(delta("recommender_recommendations_total", {"product=\"" + product + "\"", "model_version=\"1\""}), 1);
+  EXPECT_EQ(delta("recommender_request_duration_seconds_count", {"RecommendProducts"}), 2);
+  EXPECT_EQ(MetricValue(after, "recommender_model_info", {"version=\"1\""}), 1);
+  // Sub-millisecond buckets exist.
+  EXPECT_THAT(after, HasSubstr("le=\"0.0001\""));
+}
+
+TEST_F(EndToEndTest, CliPrintsTableAndJsonAndFailsWithTheGrpcStatus) {
+  const std::string target = absl::StrCat(" --target 127.0.0.1:", server_->port());
+  const int64_t customer = CustomerHolding(1);
+  const auto table = testing::RunCommand(absl::StrCat(CLI_BINARY, " recommend", target, " --customer ", customer, " -n 3"));
+  EXPECT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_THAT(table.output, HasSubstr("STRATEGY_PERSONALISED"));
+  EXPECT_THAT(table.output, HasSubstr("product_id"));
+
+  const auto json = testing::RunCommand(absl::StrCat(CLI_BINARY, " recommend", target, " --customer ", customer, " --json"));
+  EXPECT_EQ(json.exit_code, 0) << json.output;
+  EXPECT_THAT(json.output, HasSubstr("\"model_version\": \"1\""));
+  EXPECT_THAT(json.output, HasSubstr("\"products\""));
+
+  const auto bad = testing::RunCommand(absl::StrCat(CLI_BINARY, " recommend", target, " --customer not-a-number"));
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.output, HasSubstr("INVALID_ARGUMENT"));
+
+  const auto health = testing::RunCommand(absl::StrCat(CLI_BINARY, " health", target));
+  EXPECT_EQ(health.exit_code, 0) << health.output;
+  EXPECT_THAT(health.output, HasSubstr("SERVING"));
+}
+
+TEST(EmptyModelBaseTest, UnavailableAndNotServingUntilAVersionAppears) {
+  const std::string dir = testing::MakeTempDir("empty");
+  RecommenderServer::Options options;
+  options.model_base = dir + "/models";
+  options.grpc_address = "127.0.0.1:0";
+  options.metrics_address = "127.0.0.1:0";
+  options.poll_interval = absl::Milliseconds(50);
+  auto server = RecommenderServer::Create(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto client = RecommenderClient::Create({.target = absl::StrCat("127.0.0.1:", (*server)->port())});
+  ASSERT_TRUE(client.ok());
+
+  auto health = (*client)->CheckHealth();
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(*health, HealthStatus::NOT_SERVING);
+  v1::RecommendProductsRequest request;
+  request.set_customer_id("10");
+  auto response = (*client)->Recommend(request);
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable);
+
+  // A version written into the base is picked up by the poller.
+  const testing::TestModel model = testing::MakeTestModel();
+  ASSERT_TRUE(WriteModelVersion(options.model_base, model.manifest, model.arrays).ok());
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while ((*server)->CurrentModel() == nullptr && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
+  response = (*client)->Recommend(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->products(0).product_id(), "c");  // Customer 10 scores c=3 highest.
+  health = (*client)->CheckHealth();
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(*health, HealthStatus::SERVING);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace easymoney
