@@ -35,8 +35,11 @@ const std::optional<std::string>& RawCategory(const std::string& source, const C
   static const std::optional<std::string> kNone;
   if (source == "segment") return p.segment;
   if (source == "gender") return p.gender;
+  if (source == "entry_channel") return p.entry_channel;
   return kNone;
 }
+
+constexpr char kOtherCategory[] = "(other)";
 
 double Quantile(std::vector<double> values, double q) {
   if (values.empty()) return 0;
@@ -51,6 +54,13 @@ double ValueOf(const Feature& feature, const CustomerProfile& profile) {
     // A missing category counts as the imputed (modal) one: impute_value is
     // 1 on the mode's column and 0 elsewhere.
     if (!category.has_value()) return feature.impute_value();
+    if (feature.category() == kOtherCategory) {
+      // The pooled column: 1 for any value without a column of its own.
+      return feature.other_excludes().end() == std::find(feature.other_excludes().begin(),
+                                                         feature.other_excludes().end(), *category)
+                 ? 1.0
+                 : 0.0;
+    }
     return *category == feature.category() ? 1.0 : 0.0;
   }
   const std::optional<double> raw = RawNumeric(feature.source(), profile);
@@ -85,10 +95,22 @@ FeatureSpec FitFeatureSpec(std::span<const CustomerProfile> profiles) {
     }
     spec.push_back(std::move(feature));
   }
-  auto add_one_hot = [&](const char* source, std::vector<std::string> categories) {
+  auto count_categories = [&](const char* source) {
     std::map<std::string, int64_t> counts;
     for (const CustomerProfile& p : profiles) {
       if (const auto& c = RawCategory(source, p); c.has_value()) ++counts[*c];
+    }
+    return counts;
+  };
+  auto add_one_hot = [&](const char* source, std::vector<std::string> categories) {
+    std::map<std::string, int64_t> counts = count_categories(source);
+    const bool pooled = !categories.empty() && categories.back() == kOtherCategory;
+    if (pooled) {
+      for (const auto& [category, count] : counts) {
+        if (std::find(categories.begin(), categories.end(), category) == categories.end()) {
+          counts[kOtherCategory] += count;
+        }
+      }
     }
     std::string mode = categories.front();
     int64_t best = -1;
@@ -105,11 +127,28 @@ FeatureSpec FitFeatureSpec(std::span<const CustomerProfile> profiles) {
       feature.set_source(source);
       feature.set_category(c);
       feature.set_impute_value(c == mode ? 1.0 : 0.0);
+      if (c == kOtherCategory) {
+        for (const std::string& named : categories) {
+          if (named != kOtherCategory) feature.add_other_excludes(named);
+        }
+      }
       spec.push_back(std::move(feature));
     }
   };
   add_one_hot("segment", std::vector<std::string>(kSegments.begin(), kSegments.end()));
   add_one_hot("gender", {"H", "V"});
+  // Entry channels have a long tail; the four most frequent get columns of
+  // their own (KHE, KFC, KHQ, KAT on easyMoney), the rest are pooled.
+  {
+    const std::map<std::string, int64_t> counts = count_categories("entry_channel");
+    std::vector<std::pair<int64_t, std::string>> by_count;
+    for (const auto& [channel, count] : counts) by_count.emplace_back(-count, channel);
+    std::sort(by_count.begin(), by_count.end());
+    std::vector<std::string> channels;
+    for (size_t i = 0; i < by_count.size() && i < 4; ++i) channels.push_back(by_count[i].second);
+    channels.push_back(kOtherCategory);
+    add_one_hot("entry_channel", channels);
+  }
 
   // Means and standard deviations of the imputed, winsorised values.
   for (Feature& feature : spec) {

@@ -21,6 +21,7 @@ struct CustomerProfile {
   std::optional<bool> active;
   std::optional<std::string> segment;  // "01 - TOP", ...
   std::optional<std::string> gender;   // "H" or "V".
+  std::optional<std::string> entry_channel;  // "KHE", "KFC", ...
   double num_products = 0;
   double recent_acquisitions = 0;  // Products held now but not a month before.
 };
@@ -36,7 +37,8 @@ struct CustomerProfile {
 //
 // Numeric features: age, log1p(salary) winsorised to the 1st..99th
 // percentile, a salary-missing indicator, tenure, activity, product counts.
-// Categorical: one-hot segment and gender. Missing numeric values are
+// Categorical: one-hot segment, gender and entry channel (the four most
+// frequent channels, the rest pooled as "other"). Missing numeric values are
 // imputed with the training median, missing categories with the mode.
 using FeatureSpec = std::vector<easymoney::model::v1::Feature>;
 

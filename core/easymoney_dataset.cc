@@ -1,12 +1,13 @@
-#include "absl/strings/string_view.h"
 #include "core/easymoney_dataset.h"
 
 #include <algorithm>
 #include <filesystem>
 #include <optional>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
 #include "core/csv_reader.h"
 #include "core/easymoney_schema.h"
@@ -43,12 +44,8 @@ std::optional<absl::CivilDay> ParseDate(absl::string_view text) {
   return date;
 }
 
-absl::StatusOr<int64_t> ParseCustomerId(const CsvReader& reader) {
-  int64_t id = 0;
-  if (!absl::SimpleAtoi(reader.field(0), &id) || id <= 0) {
-    return reader.FieldError(0, "not a positive integer customer id");
-  }
-  return id;
+int32_t DaysSinceEpoch(absl::CivilDay day) {
+  return static_cast<int32_t>(day - absl::CivilDay(1970, 1, 1));
 }
 
 absl::StatusOr<std::unique_ptr<CsvReader>> OpenTable(const std::string& data_dir, absl::string_view file,
@@ -56,48 +53,79 @@ absl::StatusOr<std::unique_ptr<CsvReader>> OpenTable(const std::string& data_dir
   return CsvReader::Open((std::filesystem::path(data_dir) / std::string(file)).string(), columns);
 }
 
-// Row of `id` in the sorted `ids`, or nullopt.
-std::optional<size_t> RowOf(const std::vector<int64_t>& ids, int64_t id) {
-  const auto it = std::lower_bound(ids.begin(), ids.end(), id);
-  if (it == ids.end() || *it != id) return std::nullopt;
-  return static_cast<size_t>(it - ids.begin());
+// Reads every record of a table, calling `on_row(reader, partition, row)`
+// with the customer's row in `ids` (records of unknown customers are
+// skipped: they have no product row, so nothing could be learned from them).
+template <typename OnRow>
+absl::Status ForEachRecord(CsvReader& reader, const std::vector<int64_t>& ids, absl::string_view label,
+                           int64_t* rows, OnRow on_row) {
+  ProgressLine progress(absl::StrCat("reading ", label, " (bytes)"), reader.file_size());
+  while (true) {
+    auto more = reader.Next();
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    if ((++*rows & 0xffff) == 0) progress.Update(reader.bytes_read());
+    int64_t id = 0;
+    if (!absl::SimpleAtoi(reader.field(0), &id) || id <= 0) {
+      return reader.FieldError(0, "not a positive integer customer id");
+    }
+    const std::optional<int> partition = PartitionIndex(reader.field(1));
+    if (!partition.has_value()) return reader.FieldError(1, "not one of the 17 monthly partitions");
+    const auto it = std::lower_bound(ids.begin(), ids.end(), id);
+    if (it == ids.end() || *it != id) continue;
+    if (auto status = on_row(reader, *partition, static_cast<size_t>(it - ids.begin())); !status.ok()) {
+      return status;
+    }
+  }
+  progress.Update(reader.bytes_read());
+  return absl::OkStatus();
 }
 
 }  // namespace
 
-std::string DataQualityReport::ToString() const {
-  return absl::StrCat(
-      "data quality: ", product_rows, " product rows read\n",
-      "  invalid entry_date: ", invalid_entry_dates, " (tenure imputed with the median)\n",
-      "  missing entry_channel: ", missing_entry_channels, " (not used as a feature)\n",
-      "  missing segment: ", missing_segments, " (imputed with the modal segment)\n",
-      "  missing salary: ", missing_salaries, " (imputed with the median, salary_missing=1)\n",
-      "  missing age: ", missing_ages, " (imputed with the median)\n",
-      "  customers without activity row: ", customers_without_activity, "\n",
-      "  customers without sociodemographics row: ", customers_without_sociodemographics, "\n");
+std::vector<std::string> DataQualityReport::Lines() const {
+  std::vector<std::string> lines = {
+      absl::StrCat("rows read: ", product_rows, " products, ", activity_rows, " activity, ",
+                   sociodemographic_rows, " sociodemographics"),
+      absl::StrCat("invalid entry_date: ", invalid_entry_dates,
+                   " rows (treated as missing; tenure imputed with the median)"),
+      absl::StrCat("missing entry_channel: ", missing_entry_channels,
+                   " rows (imputed with the most frequent channel)"),
+      absl::StrCat("missing segment: ", missing_segments, " rows (imputed with the most frequent segment)"),
+      absl::StrCat("missing salary: ", missing_salaries,
+                   " rows (imputed with the median; indicator feature salary_missing = 1)"),
+      absl::StrCat("salary outliers (> 10x median): ", salary_outliers,
+                   " rows (log salary winsorised to the 1st..99th percentile)"),
+      absl::StrCat("missing age: ", missing_ages, " rows (imputed with the median)"),
+      absl::StrCat("missing gender: ", missing_genders, " rows (imputed with the most frequent)"),
+      absl::StrCat("empty product flags: ", missing_product_flags, " fields (read as not held)"),
+  };
+  lines.push_back(absl::StrCat("zero-variance products (never held, never recommended): ",
+                               zero_variance_products.empty() ? "none" : absl::StrJoin(zero_variance_products, ", ")));
+  return lines;
 }
 
-absl::StatusOr<EasyMoneySnapshot> ReadEasyMoneySnapshot(const std::string& data_dir) {
-  EasyMoneySnapshot snapshot;
-  DataQualityReport& quality = snapshot.quality;
+absl::StatusOr<EasyMoneyTables> ReadEasyMoneyTables(const std::string& data_dir) {
+  EasyMoneyTables tables;
+  DataQualityReport& quality = tables.quality;
 
-  // customer_products.csv: keep compact rows, then select the newest
-  // partition and the one before it (for recent acquisitions).
+  // customer_products.csv first: it defines the customers.
   std::vector<absl::string_view> product_columns = {"pk_cid", "pk_partition"};
   for (const ProductInfo& p : kProducts) product_columns.push_back(p.id);
   auto products = OpenTable(data_dir, kProductsFile, product_columns);
   if (!products.ok()) return products.status();
   std::vector<ProductRow> rows;
-  int newest = -1;
   {
-    ProgressLine progress(absl::StrCat("reading ", kProductsFile, " (bytes)"), (*products)->file_size());
+    CsvReader& reader = **products;
+    ProgressLine progress(absl::StrCat("reading ", kProductsFile, " (bytes)"), reader.file_size());
     while (true) {
-      auto more = (*products)->Next();
+      auto more = reader.Next();
       if (!more.ok()) return more.status();
       if (!*more) break;
-      CsvReader& reader = **products;
-      auto id = ParseCustomerId(reader);
-      if (!id.ok()) return id.status();
+      int64_t id = 0;
+      if (!absl::SimpleAtoi(reader.field(0), &id) || id <= 0) {
+        return reader.FieldError(0, "not a positive integer customer id");
+      }
       const std::optional<int> partition = PartitionIndex(reader.field(1));
       if (!partition.has_value()) return reader.FieldError(1, "not one of the 17 monthly partitions");
       uint16_t mask = 0;
@@ -105,144 +133,166 @@ absl::StatusOr<EasyMoneySnapshot> ReadEasyMoneySnapshot(const std::string& data_
         const absl::string_view flag = reader.field(static_cast<int>(2 + p));
         if (flag == "1" || flag == "1.0") {
           mask = static_cast<uint16_t>(mask | (1u << p));
-        } else if (flag != "0" && flag != "0.0" && !flag.empty()) {
+        } else if (flag.empty()) {
+          ++quality.missing_product_flags;
+        } else if (flag != "0" && flag != "0.0") {
           return reader.FieldError(static_cast<int>(2 + p), "product flag must be 0 or 1");
         }
       }
-      rows.push_back({*id, *partition, mask});
-      newest = std::max(newest, *partition);
+      rows.push_back({id, *partition, mask});
+      tables.newest_partition = std::max(tables.newest_partition, *partition);
       if ((rows.size() & 0xffff) == 0) progress.Update(reader.bytes_read());
     }
-    progress.Update((*products)->bytes_read());
+    progress.Update(reader.bytes_read());
   }
   quality.product_rows = static_cast<int64_t>(rows.size());
-  if (newest < 0) {
+  if (rows.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(data_dir, "/", kProductsFile, ": no data rows"));
   }
-  snapshot.partition = std::string(kPartitions[newest]);
+  for (const ProductRow& row : rows) tables.customer_ids.push_back(row.customer_id);
+  std::sort(tables.customer_ids.begin(), tables.customer_ids.end());
+  tables.customer_ids.erase(std::unique(tables.customer_ids.begin(), tables.customer_ids.end()),
+                            tables.customer_ids.end());
+  const size_t n = tables.customer_ids.size();
+  tables.months.resize(kPartitions.size() * n);
+  uint16_t ever_held = 0;
   for (const ProductRow& row : rows) {
-    if (row.partition == newest) snapshot.customer_ids.push_back(row.customer_id);
-  }
-  std::sort(snapshot.customer_ids.begin(), snapshot.customer_ids.end());
-  if (std::adjacent_find(snapshot.customer_ids.begin(), snapshot.customer_ids.end()) !=
-      snapshot.customer_ids.end()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        data_dir, "/", kProductsFile, ": a customer appears twice in partition ", snapshot.partition));
-  }
-  const size_t num_customers = snapshot.customer_ids.size();
-  snapshot.holdings.assign(num_customers, 0);
-  std::vector<uint16_t> previous(num_customers, 0);
-  snapshot.profiles.resize(num_customers);
-  for (const ProductRow& row : rows) {
-    if (row.partition != newest && row.partition != newest - 1) continue;
-    const std::optional<size_t> index = RowOf(snapshot.customer_ids, row.customer_id);
-    if (!index.has_value()) continue;
-    (row.partition == newest ? snapshot.holdings : previous)[*index] = row.holdings;
+    const size_t index = static_cast<size_t>(
+        std::lower_bound(tables.customer_ids.begin(), tables.customer_ids.end(), row.customer_id) -
+        tables.customer_ids.begin());
+    CustomerMonth& month = tables.months[static_cast<size_t>(row.partition) * n + index];
+    if (month.present) {
+      return absl::InvalidArgumentError(absl::StrCat(data_dir, "/", kProductsFile, ": customer ", row.customer_id,
+                                                     " appears twice in partition ", kPartitions[row.partition]));
+    }
+    month.present = true;
+    month.holdings = row.holdings;
+    ever_held = static_cast<uint16_t>(ever_held | row.holdings);
   }
   rows.clear();
   rows.shrink_to_fit();
-  for (size_t i = 0; i < num_customers; ++i) {
-    snapshot.profiles[i].num_products = __builtin_popcount(snapshot.holdings[i]);
-    snapshot.profiles[i].recent_acquisitions =
-        __builtin_popcount(static_cast<unsigned>(snapshot.holdings[i] & ~previous[i]));
+  for (size_t p = 0; p < kProducts.size(); ++p) {
+    if (((ever_held >> p) & 1u) == 0) quality.zero_variance_products.emplace_back(kProducts[p].id);
   }
-  const std::optional<absl::CivilDay> partition_day = ParseDate(snapshot.partition);
 
-  // customer_commercial_activity.csv, newest partition only.
   auto activity = OpenTable(data_dir, kActivityFile, kActivityColumns);
   if (!activity.ok()) return activity.status();
-  std::vector<uint8_t> seen(num_customers, 0);
-  {
-    ProgressLine progress(absl::StrCat("reading ", kActivityFile, " (bytes)"), (*activity)->file_size());
-    int64_t count = 0;
-    while (true) {
-      auto more = (*activity)->Next();
-      if (!more.ok()) return more.status();
-      if (!*more) break;
-      CsvReader& reader = **activity;
-      if ((++count & 0xffff) == 0) progress.Update(reader.bytes_read());
-      if (reader.field(1) != snapshot.partition) {
-        if (!PartitionIndex(reader.field(1)).has_value()) {
-          return reader.FieldError(1, "not one of the 17 monthly partitions");
+  absl::flat_hash_map<std::string, int16_t> channel_index;
+  auto status = ForEachRecord(
+      **activity, tables.customer_ids, kActivityFile, &quality.activity_rows,
+      [&](CsvReader& reader, int partition, size_t row) -> absl::Status {
+        CustomerMonth& month = tables.months[static_cast<size_t>(partition) * n + row];
+        if (const auto entry = ParseDate(reader.field(2)); entry.has_value()) {
+          month.entry_day = DaysSinceEpoch(*entry);
+        } else {
+          ++quality.invalid_entry_dates;
         }
-        continue;
-      }
-      auto id = ParseCustomerId(reader);
-      if (!id.ok()) return id.status();
-      const std::optional<size_t> index = RowOf(snapshot.customer_ids, *id);
-      if (!index.has_value()) continue;
-      seen[*index] = 1;
-      CustomerProfile& profile = snapshot.profiles[*index];
-      const std::optional<absl::CivilDay> entry = ParseDate(reader.field(2));
-      if (entry.has_value() && partition_day.has_value()) {
-        profile.tenure_months = static_cast<double>(*partition_day - *entry) / 30.4375;
-      } else {
-        ++quality.invalid_entry_dates;
-      }
-      if (reader.field(3).empty()) ++quality.missing_entry_channels;
-      const absl::string_view active = reader.field(4);
-      if (active == "1" || active == "1.0") {
-        profile.active = true;
-      } else if (active == "0" || active == "0.0") {
-        profile.active = false;
-      } else if (!active.empty()) {
-        return reader.FieldError(4, "active_customer must be 0 or 1");
-      }
-      const absl::string_view segment = reader.field(5);
-      if (segment.empty()) {
-        ++quality.missing_segments;
-      } else if (std::find(kSegments.begin(), kSegments.end(), segment) == kSegments.end()) {
-        return reader.FieldError(5, "unknown segment (expected 01 - TOP, 02 - PARTICULARES or 03 - UNIVERSITARIO)");
-      } else {
-        profile.segment = std::string(segment);
-      }
-    }
-    progress.Update((*activity)->bytes_read());
-  }
-  quality.customers_without_activity = static_cast<int64_t>(std::count(seen.begin(), seen.end(), 0));
+        const absl::string_view channel = reader.field(3);
+        if (channel.empty()) {
+          ++quality.missing_entry_channels;
+        } else {
+          auto [it, inserted] = channel_index.try_emplace(std::string(channel), static_cast<int16_t>(tables.channels.size()));
+          if (inserted) tables.channels.emplace_back(channel);
+          month.channel = it->second;
+        }
+        const absl::string_view active = reader.field(4);
+        if (active == "1" || active == "1.0") {
+          month.active = 1;
+        } else if (active == "0" || active == "0.0") {
+          month.active = 0;
+        } else if (!active.empty()) {
+          return reader.FieldError(4, "active_customer must be 0 or 1");
+        }
+        const absl::string_view segment = reader.field(5);
+        if (segment.empty()) {
+          ++quality.missing_segments;
+        } else {
+          const auto it = std::find(kSegments.begin(), kSegments.end(), segment);
+          if (it == kSegments.end()) {
+            return reader.FieldError(5, "unknown segment (expected 01 - TOP, 02 - PARTICULARES or 03 - UNIVERSITARIO)");
+          }
+          month.segment = static_cast<int8_t>(it - kSegments.begin());
+        }
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
 
-  // customer_sociodemographics.csv, newest partition only.
   auto socio = OpenTable(data_dir, kSociodemographicsFile, kSociodemographicsColumns);
   if (!socio.ok()) return socio.status();
-  std::fill(seen.begin(), seen.end(), 0);
-  {
-    ProgressLine progress(absl::StrCat("reading ", kSociodemographicsFile, " (bytes)"), (*socio)->file_size());
-    int64_t count = 0;
-    while (true) {
-      auto more = (*socio)->Next();
-      if (!more.ok()) return more.status();
-      if (!*more) break;
-      CsvReader& reader = **socio;
-      if ((++count & 0xffff) == 0) progress.Update(reader.bytes_read());
-      if (reader.field(1) != snapshot.partition) continue;
-      auto id = ParseCustomerId(reader);
-      if (!id.ok()) return id.status();
-      const std::optional<size_t> index = RowOf(snapshot.customer_ids, *id);
-      if (!index.has_value()) continue;
-      seen[*index] = 1;
-      CustomerProfile& profile = snapshot.profiles[*index];
-      const absl::string_view gender = reader.field(4);
-      if (gender == "H" || gender == "V") profile.gender = std::string(gender);
-      double age = 0;
-      if (reader.field(5).empty()) {
-        ++quality.missing_ages;
-      } else if (!absl::SimpleAtod(reader.field(5), &age) || age < 0 || age > 130) {
-        return reader.FieldError(5, "age must be a number between 0 and 130");
-      } else {
-        profile.age = age;
-      }
-      double salary = 0;
-      if (reader.field(7).empty()) {
-        ++quality.missing_salaries;
-      } else if (!absl::SimpleAtod(reader.field(7), &salary) || salary < 0) {
-        return reader.FieldError(7, "salary must be a non-negative number");
-      } else {
-        profile.salary = salary;
-      }
-    }
-    progress.Update((*socio)->bytes_read());
+  std::vector<float> salaries;
+  status = ForEachRecord(
+      **socio, tables.customer_ids, kSociodemographicsFile, &quality.sociodemographic_rows,
+      [&](CsvReader& reader, int partition, size_t row) -> absl::Status {
+        CustomerMonth& month = tables.months[static_cast<size_t>(partition) * n + row];
+        month.foreign = !reader.field(2).empty() && reader.field(2) != "ES";
+        int region = 0;
+        if (absl::SimpleAtoi(reader.field(3), &region) && region > 0 && region < 100) {
+          month.region = static_cast<int16_t>(region);
+        }
+        const absl::string_view gender = reader.field(4);
+        if (gender == "H") {
+          month.gender = 0;
+        } else if (gender == "V") {
+          month.gender = 1;
+        } else {
+          ++quality.missing_genders;
+        }
+        double age = 0;
+        if (reader.field(5).empty()) {
+          ++quality.missing_ages;
+        } else if (!absl::SimpleAtod(reader.field(5), &age) || age < 0 || age > 130) {
+          return reader.FieldError(5, "age must be a number between 0 and 130");
+        } else {
+          month.age = static_cast<int16_t>(age);
+        }
+        month.deceased = reader.field(6) == "S";
+        double salary = 0;
+        if (reader.field(7).empty()) {
+          ++quality.missing_salaries;
+        } else if (!absl::SimpleAtod(reader.field(7), &salary) || salary < 0) {
+          return reader.FieldError(7, "salary must be a non-negative number");
+        } else {
+          month.salary = static_cast<float>(salary);
+          salaries.push_back(month.salary);
+        }
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  if (!salaries.empty()) {
+    auto middle = salaries.begin() + static_cast<std::ptrdiff_t>(salaries.size() / 2);
+    std::nth_element(salaries.begin(), middle, salaries.end());
+    const float median = *middle;
+    quality.salary_outliers = std::count_if(salaries.begin(), salaries.end(), [&](float s) { return s > 10 * median; });
   }
-  quality.customers_without_sociodemographics = static_cast<int64_t>(std::count(seen.begin(), seen.end(), 0));
+  return tables;
+}
+
+EasyMoneySnapshot SnapshotAt(const EasyMoneyTables& tables, int partition) {
+  EasyMoneySnapshot snapshot;
+  snapshot.partition = partition;
+  const std::optional<absl::CivilDay> partition_day = ParseDate(kPartitions[partition]);
+  const int32_t partition_days = DaysSinceEpoch(*partition_day);
+  for (size_t row = 0; row < tables.num_customers(); ++row) {
+    const CustomerMonth& month = tables.at(partition, row);
+    if (!month.present) continue;
+    const uint16_t before = partition > 0 ? tables.at(partition - 1, row).holdings : 0;
+    snapshot.customer_ids.push_back(tables.customer_ids[row]);
+    snapshot.table_rows.push_back(row);
+    snapshot.holdings.push_back(month.holdings);
+    CustomerProfile profile;
+    if (month.age >= 0) profile.age = month.age;
+    if (!std::isnan(month.salary)) profile.salary = month.salary;
+    if (month.entry_day != CustomerMonth::kNoDate) {
+      profile.tenure_months = static_cast<double>(partition_days - month.entry_day) / 30.4375;
+    }
+    if (month.active >= 0) profile.active = month.active == 1;
+    if (month.segment >= 0) profile.segment = std::string(kSegments[month.segment]);
+    if (month.gender >= 0) profile.gender = std::string(month.gender == 0 ? "H" : "V");
+    if (month.channel >= 0) profile.entry_channel = tables.channels[month.channel];
+    profile.num_products = __builtin_popcount(month.holdings);
+    profile.recent_acquisitions = __builtin_popcount(static_cast<unsigned>(month.holdings & ~before));
+    snapshot.profiles.push_back(std::move(profile));
+  }
   return snapshot;
 }
 

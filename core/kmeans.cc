@@ -122,6 +122,59 @@ int32_t NearestCentroid(const RowMajorMatrix& centroids, const float* point) {
   return best;
 }
 
+namespace {
+
+// Rows of a seeded uniform sample without replacement (partial
+// Fisher-Yates), ascending so the sample keeps the input's order.
+std::vector<Eigen::Index> SampleRows(Eigen::Index n, int64_t count, uint64_t seed) {
+  std::vector<Eigen::Index> rows(static_cast<size_t>(n));
+  for (Eigen::Index i = 0; i < n; ++i) rows[i] = i;
+  if (count >= n) return rows;
+  std::mt19937_64 rng(seed);
+  for (int64_t i = 0; i < count; ++i) {
+    const auto j = i + static_cast<int64_t>(UniformUnit(rng) * static_cast<double>(n - i));
+    std::swap(rows[i], rows[j]);
+  }
+  rows.resize(static_cast<size_t>(count));
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+RowMajorMatrix SelectRows(const RowMajorMatrix& points, const std::vector<Eigen::Index>& rows) {
+  RowMajorMatrix sample(static_cast<Eigen::Index>(rows.size()), points.cols());
+  for (size_t i = 0; i < rows.size(); ++i) sample.row(static_cast<Eigen::Index>(i)) = points.row(rows[i]);
+  return sample;
+}
+
+}  // namespace
+
+double SilhouetteScore(const RowMajorMatrix& points, const std::vector<int32_t>& assignments, int num_clusters,
+                       int64_t max_points, uint64_t seed) {
+  if (num_clusters < 2) return 0;
+  const std::vector<Eigen::Index> rows = SampleRows(points.rows(), max_points, seed);
+  const Eigen::Index dims = points.cols();
+  std::vector<double> distance_sum(static_cast<size_t>(num_clusters));
+  std::vector<int64_t> cluster_size(static_cast<size_t>(num_clusters));
+  for (Eigen::Index r : rows) ++cluster_size[assignments[r]];
+  double total = 0;
+  for (Eigen::Index i : rows) {
+    std::fill(distance_sum.begin(), distance_sum.end(), 0.0);
+    for (Eigen::Index j : rows) {
+      if (i == j) continue;
+      distance_sum[assignments[j]] += std::sqrt(SquaredDistance(points.row(i).data(), points.row(j).data(), dims));
+    }
+    const int own = assignments[i];
+    if (cluster_size[own] <= 1) continue;  // Silhouette of a singleton is 0.
+    const double a = distance_sum[own] / static_cast<double>(cluster_size[own] - 1);
+    double b = std::numeric_limits<double>::infinity();
+    for (int c = 0; c < num_clusters; ++c) {
+      if (c != own && cluster_size[c] > 0) b = std::min(b, distance_sum[c] / static_cast<double>(cluster_size[c]));
+    }
+    if (std::isfinite(b) && std::max(a, b) > 0) total += (b - a) / std::max(a, b);
+  }
+  return rows.empty() ? 0 : total / static_cast<double>(rows.size());
+}
+
 absl::StatusOr<KMeansResult> RunKMeans(const RowMajorMatrix& points, const KMeansOptions& options) {
   if (options.num_clusters < 1 || options.num_clusters > points.rows()) {
     return absl::InvalidArgumentError(absl::StrCat("k-means needs 1 <= num_clusters (",
@@ -132,11 +185,26 @@ absl::StatusOr<KMeansResult> RunKMeans(const RowMajorMatrix& points, const KMean
     return absl::InvalidArgumentError("k-means input contains NaN or Inf");
   }
   std::mt19937_64 rng(options.seed);
+  const bool sampled = options.max_fit_points > 0 && points.rows() > options.max_fit_points &&
+                       options.max_fit_points >= options.num_clusters;
+  const RowMajorMatrix sample =
+      sampled ? SelectRows(points, SampleRows(points.rows(), options.max_fit_points, options.seed)) : RowMajorMatrix();
+  const RowMajorMatrix& fit_points = sampled ? sample : points;
   KMeansResult best;
   best.inertia = std::numeric_limits<double>::infinity();
   for (int restart = 0; restart < std::max(1, options.restarts); ++restart) {
-    KMeansResult candidate = Lloyd(points, SeedPlusPlus(points, options.num_clusters, rng), options);
+    KMeansResult candidate = Lloyd(fit_points, SeedPlusPlus(fit_points, options.num_clusters, rng), options);
     if (candidate.inertia < best.inertia) best = std::move(candidate);
+  }
+  if (sampled) {
+    // Assign every point to the centroids fitted on the sample.
+    best.assignments.resize(static_cast<size_t>(points.rows()));
+    best.inertia = 0;
+    for (Eigen::Index i = 0; i < points.rows(); ++i) {
+      best.assignments[i] = NearestCentroid(best.centroids, points.row(i).data());
+      best.inertia += SquaredDistance(points.row(i).data(), best.centroids.row(best.assignments[i]).data(),
+                                      points.cols());
+    }
   }
   return best;
 }

@@ -18,6 +18,10 @@ struct KMeansOptions {
   // Stop when no assignment changes or inertia improves by less than this
   // fraction.
   double relative_tolerance = 1e-6;
+  // Fit the centroids on at most this many points (a seeded uniform
+  // sample), then assign every point; 0 fits on all. Large customer bases
+  // need no more than a few tens of thousands of points to place centroids.
+  int64_t max_fit_points = 0;
 };
 
 struct KMeansResult {
@@ -33,6 +37,12 @@ struct KMeansResult {
 // Errors: INVALID_ARGUMENT when num_clusters < 1 or exceeds the number of
 // points, or the points contain NaN/Inf.
 absl::StatusOr<KMeansResult> RunKMeans(const RowMajorMatrix& points, const KMeansOptions& options);
+
+// Mean silhouette coefficient of `assignments` over at most `max_points`
+// points (a seeded sample; the exact score is O(n^2)). In [-1, 1], higher
+// means tighter, better separated clusters; 0 when there is one cluster.
+double SilhouetteScore(const RowMajorMatrix& points, const std::vector<int32_t>& assignments, int num_clusters,
+                       int64_t max_points, uint64_t seed);
 
 // Index of the centroid nearest to `point` (squared Euclidean distance, ties
 // to the lower index). Shared by training and serving so both assign alike.

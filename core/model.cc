@@ -2,8 +2,10 @@
 #include "core/model.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/manifest_json.h"
 #include "core/npy.h"
@@ -66,6 +68,23 @@ absl::Status ValidateManifest(const ModelManifest& manifest) {
       return absl::InvalidArgumentError(absl::StrCat("manifest.json: product id '", id, "' appears twice (products[",
                                                      it->second, "] and products[", i, "])"));
     }
+  }
+  for (int i = 0; i < manifest.features_size(); ++i) {
+    const auto& feature = manifest.features(i);
+    if (feature.kind() != "numeric" && feature.kind() != "one_hot") {
+      return absl::InvalidArgumentError(absl::StrCat("manifest.json: features[", i, "].kind is '", feature.kind(),
+                                                     "', expected 'numeric' or 'one_hot'"));
+    }
+    if (!std::isfinite(feature.mean()) || !std::isfinite(feature.stddev()) || feature.stddev() <= 0 ||
+        !std::isfinite(feature.impute_value())) {
+      return absl::InvalidArgumentError(absl::StrCat("manifest.json: features[", i, "] (", feature.name(),
+                                                     ") needs a finite mean and impute_value and a positive stddev"));
+    }
+  }
+  if (!std::isfinite(manifest.training().popularity_weight()) || manifest.training().popularity_weight() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("manifest.json: training.popularity_weight ",
+                                                   manifest.training().popularity_weight(),
+                                                   " must be finite and not negative"));
   }
   if (manifest.num_features() != manifest.features_size()) {
     return absl::InvalidArgumentError(absl::StrCat("manifest.json: num_features is ", manifest.num_features(),
@@ -147,9 +166,16 @@ absl::StatusOr<NpyArray<T>> ReadVerified(const std::filesystem::path& dir, const
     return absl::InvalidArgumentError(absl::StrCat("manifest.json: files has no entry for ", file));
   }
   auto bytes = ReadFileToString((dir / file).string());
-  if (!bytes.ok()) return bytes.status();
+  if (!bytes.ok()) {
+    // The manifest is written last, so a file it lists must exist: a missing
+    // one is a broken version, not one still being written.
+    if (absl::IsNotFound(bytes.status())) {
+      return absl::DataLossError(absl::StrCat(file, ": listed in the manifest but missing"));
+    }
+    return bytes.status();
+  }
   const std::string actual = Sha256Hex(*bytes);
-  if (actual != entry->second.sha256()) {
+  if (actual != absl::AsciiStrToLower(entry->second.sha256())) {
     return absl::DataLossError(absl::StrCat(file, ": sha256 ", actual, " does not match the manifest's ",
                                             entry->second.sha256(), " (incomplete copy or corruption)"));
   }

@@ -33,8 +33,10 @@ struct ModelArrays {
   // row i are holdings_indices[holdings_indptr[i] .. holdings_indptr[i+1]).
   std::vector<int64_t> holdings_indptr;   // customers + 1.
   std::vector<int32_t> holdings_indices;  // non-zeros, ascending within a row.
-  // Share of the training customers holding each product; ranks products for
-  // customers the model does not know.
+  // Ranks products for customers the model does not know (or who held
+  // nothing at training time), higher first. The easyMoney trainer writes
+  // the share of customers who acquired each product in the training month;
+  // the interactions trainer the share of customers with an interaction.
   std::vector<float> product_popularity;  // products.
 };
 
@@ -91,6 +93,9 @@ class Model {
                                      arrays_.holdings_indptr[row]));
   }
   int32_t customer_cluster(int64_t row) const { return arrays_.customer_clusters[row]; }
+  // Weight of the popularity prior in personalised scores (manifest
+  // training.popularity_weight; see ScoreProducts).
+  float popularity_weight() const { return static_cast<float>(manifest_.training().popularity_weight()); }
 
  private:
   Model(int64_t version, easymoney::model::v1::ModelManifest manifest, ModelArrays arrays);

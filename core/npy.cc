@@ -169,12 +169,13 @@ absl::StatusOr<NpyHeader> ParseNpyHeader(absl::string_view file_bytes, absl::str
           absl::StrCat(name, ": bad dimension '", part, "' in shape ", *shape_text));
     }
     header.shape.push_back(dim);
-    elements *= dim;
-    if (elements > kMaxElements) {
+    // Checked before multiplying: two in-range dimensions can overflow int64.
+    if (dim > 0 && elements > kMaxElements / dim) {
       return absl::InvalidArgumentError(
           absl::StrCat(name, ": array too large (shape ", shape_text->substr(0, shape_end + 1),
                        ")"));
     }
+    elements *= dim;
   }
   if (header.shape.size() > 2) {
     return absl::InvalidArgumentError(absl::StrCat(

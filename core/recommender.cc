@@ -30,6 +30,25 @@ absl::StatusOr<int64_t> ParseCustomerId(absl::string_view text) {
 
 }  // namespace
 
+Strategy ScoreProducts(const RowMajorMatrix& product_factors, std::span<const float> customer_factors,
+                       std::span<const float> popularity, float popularity_weight, std::span<float> scores) {
+  const Eigen::Map<const Eigen::VectorXf> customer(customer_factors.data(),
+                                                   static_cast<Eigen::Index>(customer_factors.size()));
+  // A customer who held nothing at training time has all-zero factors (they
+  // are R V), which would score every product 0: rank them like an unknown
+  // customer instead.
+  if (customer.size() > 0 && customer.squaredNorm() > 0) {
+    Eigen::Map<Eigen::VectorXf> out(scores.data(), product_factors.rows());
+    out.noalias() = product_factors * customer;
+    if (popularity_weight != 0) {
+      out += popularity_weight * Eigen::Map<const Eigen::VectorXf>(popularity.data(), product_factors.rows());
+    }
+    return Strategy::kPersonalised;
+  }
+  std::copy(popularity.begin(), popularity.end(), scores.begin());
+  return Strategy::kPopular;
+}
+
 absl::StatusOr<Recommendation> Recommend(const Model& model, const RecommendationQuery& query) {
   auto customer_id = ParseCustomerId(query.customer_id);
   if (!customer_id.ok()) return customer_id.status();
@@ -69,21 +88,13 @@ absl::StatusOr<Recommendation> Recommend(const Model& model, const Recommendatio
       for (int32_t product : model.customer_holdings(*row)) excluded[product] = 1;
     }
   }
-  const Eigen::Map<const Eigen::VectorXf> customer(factors.data(),
-                                                   static_cast<Eigen::Index>(factors.size()));
-  // A customer who held nothing at training time has all-zero factors (they
-  // are R V), which would score every product 0: rank them like an unknown
-  // customer instead.
-  if (row.has_value() && customer.squaredNorm() > 0) {
-    result.strategy = Strategy::kPersonalised;
-    Eigen::Map<Eigen::VectorXf>(scores.data(), num_products).noalias() =
-        model.arrays().product_factors * customer;
-  } else {
-    result.strategy = Strategy::kPopular;
-    std::copy(model.arrays().product_popularity.begin(), model.arrays().product_popularity.end(),
-              scores.begin());
-  }
+  result.strategy =
+      ScoreProducts(model.arrays().product_factors, factors, model.arrays().product_popularity,
+                    model.popularity_weight(), scores);
   if (query.include_held) std::fill(excluded.begin(), excluded.end(), 0);
+  for (int p = 0; p < num_products; ++p) {
+    if (model.product(p).never_recommend()) excluded[p] = 1;
+  }
   result.products = SelectTopN(scores, excluded, num_results);
   return result;
 }

@@ -44,6 +44,17 @@ inline constexpr int kDefaultNumResults = 5;
 // also keeps hostile inputs out of error messages.
 inline constexpr size_t kMaxCustomerIdLength = 19;
 
+// Scores every product for a customer whose factor vector is
+// `customer_factors`:
+//   score[p] = customer_factors . product_factors[p] + popularity_weight * popularity[p]
+// The popularity prior ranks the products the factors say nothing about (the
+// trainer chooses its weight on validation data; 0 is plain PureSVD). An
+// empty or all-zero vector (unknown customer, or one who held nothing at
+// training time) scores by `popularity` alone. Returns which path scored.
+// Shared by the server and the offline evaluation so both rank alike.
+Strategy ScoreProducts(const RowMajorMatrix& product_factors, std::span<const float> customer_factors,
+                       std::span<const float> popularity, float popularity_weight, std::span<float> scores);
+
 // Ranks `model`'s catalogue for one customer. Thread-safe: reads only the
 // immutable model.
 //

@@ -25,11 +25,12 @@ struct TruncatedSvd {
 
 // Computes the top-`rank` singular triplets of `matrix`.
 //
-// Catalogues are small next to the customer base (easyMoney: 15 products), so
-// this eigendecomposes the products x products Gram matrix R^T R in double
-// precision: one pass over the non-zeros plus O(P^3), exact up to rounding.
-// That stays fast up to a few thousand products; beyond that it refuses with
-// INVALID_ARGUMENT rather than silently taking minutes.
+// Up to 512 products (easyMoney has 15) this eigendecomposes the products x
+// products Gram matrix R^T R in double precision: one pass over the
+// non-zeros plus O(P^3), exact up to rounding. Larger catalogues use a
+// randomised SVD (Gaussian sketch of width rank + 10, four power
+// iterations), whose cost is linear in the non-zeros and never forms a
+// dense customers x products matrix. Both are deterministic.
 // Errors: rank < 1 or > number of products.
 absl::StatusOr<TruncatedSvd> ComputeTruncatedSvd(const HoldingsMatrix& matrix, int rank);
 

@@ -144,10 +144,17 @@ TEST_F(EndToEndTest, KnownCustomerGetsPersonalisedScoresFromTheModelFactors) {
 TEST_F(EndToEndTest, ProductsAlreadyHeldAreExcludedUnlessAskedFor) {
   const int64_t customer = CustomerHolding(2);
   const std::set<std::string> held = HeldBy(customer);
-  auto excluded = client_->Recommend(Request(customer, 15 - static_cast<int>(held.size())));
+  int never_recommended = 0;
+  for (int p = 0; p < model_->num_products(); ++p) never_recommended += model_->product(p).never_recommend();
+  // Asking for the whole catalogue returns exactly the candidates: neither
+  // held nor marked never_recommend.
+  auto excluded = client_->Recommend(Request(customer, 15));
   ASSERT_TRUE(excluded.ok()) << excluded.status();
-  EXPECT_EQ(excluded->products_size(), 15 - static_cast<int>(held.size()));
-  for (const auto& product : excluded->products()) EXPECT_FALSE(held.contains(product.product_id()));
+  EXPECT_EQ(excluded->products_size(), 15 - static_cast<int>(held.size()) - never_recommended);
+  for (const auto& product : excluded->products()) {
+    EXPECT_FALSE(held.contains(product.product_id()));
+    EXPECT_FALSE(model_->product(*model_->FindProduct(product.product_id())).never_recommend());
+  }
 
   auto request = Request(customer, 15);
   request.set_include_held(true);
