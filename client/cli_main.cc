@@ -1,6 +1,7 @@
 // recommender-cli: query a recommender-server from the shell.
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,11 @@ ABSL_FLAG(std::string, holdings, "",
           "snapshot); use --holdings=none for 'holds nothing'.");
 ABSL_FLAG(bool, json, false, "Print the response as JSON instead of a table.");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(5), "Deadline per call.");
+ABSL_FLAG(int64_t, stable, 0, "models route: stable version (0 keeps the current one, -1 follows the version policy).");
+ABSL_FLAG(int64_t, canary, 0, "models route: canary version (0 ends the rollout).");
+ABSL_FLAG(double, percent, 0, "models route: share of customers routed to the canary, 0..100.");
+ABSL_FLAG(std::string, salt, "", "models route: rollout salt (empty keeps the current one).");
+ABSL_FLAG(std::string, operator_name, "", "models: your name for the audit log (sent as x-operator); default $USER.");
 
 namespace {
 
@@ -33,6 +39,8 @@ constexpr char kUsage[] =
     "  recommender-cli recommend --customer ID [-n 5] [--include-held] [--holdings a,b] [--json]\n"
     "                            [--target 127.0.0.1:50051]\n"
     "  recommender-cli health [--target 127.0.0.1:50051]\n"
+    "  recommender-cli models list|rescan|promote|rollback [--target ...] [--json]\n"
+    "  recommender-cli models route --canary V --percent P [--stable V] [--salt S]\n"
     "Exit status: 0 on success, 1 when the server answers with an error (its gRPC status is\n"
     "printed on stderr), 2 on a usage error, 3 when health is not SERVING.";
 
@@ -85,6 +93,62 @@ int Recommend(const easymoney::RecommenderClient& client) {
   return 0;
 }
 
+void PrintRouting(const v1::Routing& routing) {
+  std::printf("routing: stable %lld, canary %s (%.2f%%), salt '%s', previous stable %s\n",
+              static_cast<long long>(routing.stable_version()),
+              routing.canary_version() > 0 ? std::to_string(routing.canary_version()).c_str() : "none",
+              routing.canary_percent(), routing.salt().c_str(),
+              routing.previous_stable_version() > 0 ? std::to_string(routing.previous_stable_version()).c_str()
+                                                    : "none");
+}
+
+int PrintVersions(const absl::StatusOr<v1::ListVersionsResponse>& response) {
+  if (!response.ok()) return Fail(response.status());
+  if (absl::GetFlag(FLAGS_json)) {
+    std::printf("%s\n", ToJson(*response).c_str());
+    return 0;
+  }
+  std::printf("%-8s  %-8s  %-7s  %12s  %12s  %8s  %s\n", "version", "state", "as", "customers", "bytes", "load s",
+              "reason");
+  for (const v1::VersionInfo& info : response->versions()) {
+    const char* as = info.serving_as() == v1::VARIANT_CANARY ? "canary"
+                     : info.serving_as() == v1::VARIANT_STABLE ? "stable"
+                                                               : "-";
+    std::printf("%-8lld  %-8s  %-7s  %12lld  %12lld  %8.3f  %s\n", static_cast<long long>(info.version()),
+                v1::VersionInfo::State_Name(info.state()).c_str(), as, static_cast<long long>(info.num_customers()),
+                static_cast<long long>(info.size_bytes()), info.load_seconds(), info.reason().c_str());
+  }
+  PrintRouting(response->routing());
+  return 0;
+}
+
+int PrintRoutingResponse(const absl::StatusOr<v1::RoutingResponse>& response) {
+  if (!response.ok()) return Fail(response.status());
+  if (absl::GetFlag(FLAGS_json)) {
+    std::printf("%s\n", ToJson(*response).c_str());
+  } else {
+    PrintRouting(response->routing());
+  }
+  return 0;
+}
+
+int Models(const easymoney::RecommenderClient& client, const std::string& action) {
+  if (action == "list") return PrintVersions(client.ListVersions());
+  if (action == "rescan") return PrintVersions(client.Rescan());
+  if (action == "promote") return PrintRoutingResponse(client.PromoteCanary());
+  if (action == "rollback") return PrintRoutingResponse(client.Rollback());
+  if (action == "route") {
+    v1::SetRoutingRequest request;
+    request.set_stable_version(absl::GetFlag(FLAGS_stable));
+    request.set_canary_version(absl::GetFlag(FLAGS_canary));
+    request.set_canary_percent(absl::GetFlag(FLAGS_percent));
+    request.set_salt(absl::GetFlag(FLAGS_salt));
+    return PrintRoutingResponse(client.SetRouting(request));
+  }
+  std::fprintf(stderr, "unknown models action '%s'\n%s\n", action.c_str(), kUsage);
+  return 2;
+}
+
 int Health(const easymoney::RecommenderClient& client) {
   auto status = client.CheckHealth();
   if (!status.ok()) return Fail(status.status());
@@ -101,13 +165,18 @@ int Health(const easymoney::RecommenderClient& client) {
 
 int main(int argc, char** argv) {
   const std::vector<std::string> args = easymoney::ParseToolFlags(argc, argv, kUsage);
-  if (args.size() != 1 || (args[0] != "recommend" && args[0] != "health")) {
+  const bool models = args.size() == 2 && args[0] == "models";
+  if (!models && (args.size() != 1 || (args[0] != "recommend" && args[0] != "health"))) {
     std::fprintf(stderr, "%s\n", kUsage);
     return 2;
   }
-  auto client = easymoney::RecommenderClient::Create(
-      {.target = absl::GetFlag(FLAGS_target), .timeout = absl::GetFlag(FLAGS_timeout)});
+  std::string operator_name = absl::GetFlag(FLAGS_operator_name);
+  if (operator_name.empty() && std::getenv("USER") != nullptr) operator_name = std::getenv("USER");
+  auto client = easymoney::RecommenderClient::Create({.target = absl::GetFlag(FLAGS_target),
+                                                      .timeout = absl::GetFlag(FLAGS_timeout),
+                                                      .operator_name = operator_name});
   if (!client.ok()) return Fail(client.status());
+  if (models) return Models(**client, args[1]);
   if (args[0] == "health") return Health(**client);
   if (absl::GetFlag(FLAGS_customer).empty()) {
     std::fprintf(stderr, "recommend needs --customer ID\n");

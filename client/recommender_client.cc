@@ -20,7 +20,8 @@ RecommenderClient::RecommenderClient(Options options, std::shared_ptr<grpc::Chan
     : options_(std::move(options)),
       channel_(std::move(channel)),
       recommender_(easymoney::recommender::v1::Recommender::NewStub(channel_)),
-      health_(grpc::health::v1::Health::NewStub(channel_)) {}
+      health_(grpc::health::v1::Health::NewStub(channel_)),
+      admin_(easymoney::recommender::v1::ModelAdmin::NewStub(channel_)) {}
 
 absl::StatusOr<std::unique_ptr<RecommenderClient>> RecommenderClient::Create(const Options& options) {
   if (options.target.empty()) return absl::InvalidArgumentError("target is empty");
@@ -37,6 +38,55 @@ absl::StatusOr<easymoney::recommender::v1::RecommendProductsResponse> Recommende
   const grpc::Status status = recommender_->RecommendProducts(&context, request, &response);
   if (!status.ok()) return FromGrpc(status);
   return response;
+}
+
+namespace {
+
+// One ModelAdmin call with the deadline and operator metadata applied.
+template <typename Response, typename Request, typename Method>
+absl::StatusOr<Response> AdminCall(const RecommenderClient::Options& options, Method method, const Request& request) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(options.timeout));
+  if (!options.operator_name.empty()) context.AddMetadata("x-operator", options.operator_name);
+  Response response;
+  const grpc::Status status = method(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status);
+  return response;
+}
+
+}  // namespace
+
+absl::StatusOr<easymoney::recommender::v1::ListVersionsResponse> RecommenderClient::ListVersions() const {
+  namespace v1 = easymoney::recommender::v1;
+  return AdminCall<v1::ListVersionsResponse>(
+      options_, [this](auto* c, const auto& q, auto* r) { return admin_->ListVersions(c, q, r); },
+      v1::ListVersionsRequest());
+}
+
+absl::StatusOr<easymoney::recommender::v1::RoutingResponse> RecommenderClient::SetRouting(
+    const easymoney::recommender::v1::SetRoutingRequest& request) const {
+  namespace v1 = easymoney::recommender::v1;
+  return AdminCall<v1::RoutingResponse>(
+      options_, [this](auto* c, const auto& q, auto* r) { return admin_->SetRouting(c, q, r); }, request);
+}
+
+absl::StatusOr<easymoney::recommender::v1::RoutingResponse> RecommenderClient::PromoteCanary() const {
+  namespace v1 = easymoney::recommender::v1;
+  return AdminCall<v1::RoutingResponse>(
+      options_, [this](auto* c, const auto& q, auto* r) { return admin_->PromoteCanary(c, q, r); },
+      v1::PromoteCanaryRequest());
+}
+
+absl::StatusOr<easymoney::recommender::v1::RoutingResponse> RecommenderClient::Rollback() const {
+  namespace v1 = easymoney::recommender::v1;
+  return AdminCall<v1::RoutingResponse>(
+      options_, [this](auto* c, const auto& q, auto* r) { return admin_->Rollback(c, q, r); }, v1::RollbackRequest());
+}
+
+absl::StatusOr<easymoney::recommender::v1::ListVersionsResponse> RecommenderClient::Rescan() const {
+  namespace v1 = easymoney::recommender::v1;
+  return AdminCall<v1::ListVersionsResponse>(
+      options_, [this](auto* c, const auto& q, auto* r) { return admin_->Rescan(c, q, r); }, v1::RescanRequest());
 }
 
 absl::StatusOr<grpc::health::v1::HealthCheckResponse::ServingStatus> RecommenderClient::CheckHealth(

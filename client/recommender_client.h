@@ -31,6 +31,8 @@ class RecommenderClient {
     std::string target = "127.0.0.1:50051";
     // Deadline applied to each call.
     absl::Duration timeout = absl::Seconds(5);
+    // Sent as x-operator metadata on ModelAdmin calls (the audit log's "who").
+    std::string operator_name;
   };
 
   // Creates the channel (plaintext). Connects lazily on the first call.
@@ -38,6 +40,14 @@ class RecommenderClient {
 
   absl::StatusOr<easymoney::recommender::v1::RecommendProductsResponse> Recommend(
       const easymoney::recommender::v1::RecommendProductsRequest& request) const;
+
+  // ModelAdmin calls.
+  absl::StatusOr<easymoney::recommender::v1::ListVersionsResponse> ListVersions() const;
+  absl::StatusOr<easymoney::recommender::v1::RoutingResponse> SetRouting(
+      const easymoney::recommender::v1::SetRoutingRequest& request) const;
+  absl::StatusOr<easymoney::recommender::v1::RoutingResponse> PromoteCanary() const;
+  absl::StatusOr<easymoney::recommender::v1::RoutingResponse> Rollback() const;
+  absl::StatusOr<easymoney::recommender::v1::ListVersionsResponse> Rescan() const;
 
   // grpc.health.v1 Check for `service` ("" is the whole server).
   absl::StatusOr<grpc::health::v1::HealthCheckResponse::ServingStatus> CheckHealth(
@@ -50,6 +60,7 @@ class RecommenderClient {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<easymoney::recommender::v1::Recommender::Stub> recommender_;
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;
+  std::unique_ptr<easymoney::recommender::v1::ModelAdmin::Stub> admin_;
 };
 
 }  // namespace easymoney

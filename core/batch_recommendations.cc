@@ -54,8 +54,9 @@ absl::StatusOr<int64_t> WriteBatchRecommendations(const Model& model, int num_re
   progress.Update(model.num_customers());
   write_failed |= std::fclose(file) != 0;
   if (write_failed || std::rename(partial.c_str(), path.c_str()) != 0) {
+    const std::string reason = std::strerror(errno);
     std::remove(partial.c_str());
-    return absl::InternalError(absl::StrCat("writing ", path, " failed: ", std::strerror(errno)));
+    return absl::InternalError(absl::StrCat("writing ", path, " failed: ", reason));
   }
   return rows;
 }

@@ -1,18 +1,79 @@
 #include "core/model_manager.h"
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "core/model_directory.h"
+#include "core/npy.h"
+#include "core/recommender.h"
 
 namespace easymoney {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kRoutingFile[] = "routing.json";
+
+// Names, sizes and modification times of a directory's files: changes when
+// a refused version is repaired or finishes copying.
+std::string Fingerprint(const std::string& dir, int64_t* total_bytes = nullptr) {
+  std::string fingerprint;
+  std::error_code error;
+  std::vector<std::string> entries;
+  int64_t total = 0;
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir, error)) {
+    struct stat info;
+    if (stat(entry.path().c_str(), &info) != 0) continue;
+    total += info.st_size;
+    entries.push_back(absl::StrCat(entry.path().filename().string(), ":", info.st_size, ":", info.st_mtim.tv_sec, ".",
+                                   info.st_mtim.tv_nsec));
+  }
+  std::sort(entries.begin(), entries.end());
+  for (const std::string& e : entries) absl::StrAppend(&fingerprint, e, ";");
+  if (total_bytes != nullptr) *total_bytes = total;
+  return fingerprint;
+}
+
+// Touches the model's pages and code paths before it serves, so the first
+// real requests do not pay for page faults.
+void WarmUp(const Model& model, int queries) {
+  const int64_t customers = model.num_customers();
+  for (int i = 0; i < queries; ++i) {
+    const std::string id = customers > 0 && i + 1 < queries
+                               ? std::to_string(model.arrays().customer_ids[(customers - 1) * i / std::max(1, queries - 1)])
+                               : "1";
+    RecommendationQuery query;
+    query.customer_id = id;
+    (void)Recommend(model, query);
+  }
+}
+
+}  // namespace
 
 ModelManager::ModelManager(Options options) : options_(std::move(options)) {}
 
 absl::StatusOr<std::unique_ptr<ModelManager>> ModelManager::Create(Options options) {
   if (options.model_base.empty()) return absl::InvalidArgumentError("model_base is empty");
+  int64_t pinned = 0;
+  if (options.version_policy != "latest") {
+    absl::string_view policy = options.version_policy;
+    if (!absl::ConsumePrefix(&policy, "pinned:") || !absl::SimpleAtoi(policy, &pinned) || pinned < 1) {
+      return absl::InvalidArgumentError(absl::StrCat("version policy '", options.version_policy,
+                                                     "' is neither 'latest' nor 'pinned:<positive version>'"));
+    }
+  }
+  if (options.keep_previous < 0) return absl::InvalidArgumentError("keep_previous must not be negative");
   std::unique_ptr<ModelManager> manager(new ModelManager(std::move(options)));
+  manager->pinned_version_ = pinned;
   manager->Rescan();
   if (manager->options_.poll_interval > absl::ZeroDuration()) {
     manager->poller_ = std::thread([m = manager.get()] { m->PollLoop(); });
@@ -40,8 +101,86 @@ void ModelManager::PollLoop() {
   }
 }
 
+std::string ModelManager::VersionDir(int64_t version) const {
+  return (fs::path(options_.model_base) / std::to_string(version)).string();
+}
+
+bool ModelManager::EnsureLoaded(int64_t version) {
+  const std::string dir = VersionDir(version);
+  std::string fingerprint;
+  {
+    absl::MutexLock lock(&mu_);
+    if (loaded_.contains(version)) return true;
+    const auto failed = failures_.find(version);
+    if (failed != failures_.end()) {
+      fingerprint = Fingerprint(dir);
+      if (fingerprint == failed->second.fingerprint) return false;
+    }
+  }
+  loading_.store(version);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::shared_ptr<const Model>> model = Model::Load(dir, version);
+  if (model.ok()) WarmUp(**model, options_.warmup_queries);
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  loading_.store(0);
+  if (!model.ok()) {
+    // No manifest yet: still being copied in; look again next scan.
+    if (absl::IsNotFound(model.status())) return false;
+    std::fprintf(stderr, "model manager: refusing version %lld: %s\n", static_cast<long long>(version),
+                 std::string(model.status().message()).c_str());
+    {
+      absl::MutexLock lock(&mu_);
+      failures_[version] = {model.status(), Fingerprint(dir)};
+    }
+    if (options_.on_failure) options_.on_failure(version, model.status());
+    return false;
+  }
+  int64_t bytes = 0;
+  Fingerprint(dir, &bytes);
+  absl::MutexLock lock(&mu_);
+  failures_.erase(version);
+  loaded_[version] = {*std::move(model), bytes, seconds, absl::Now()};
+  std::fprintf(stderr, "model manager: loaded version %lld in %.3f s (%lld customers)\n",
+               static_cast<long long>(version), seconds,
+               static_cast<long long>(loaded_[version].model->num_customers()));
+  return true;
+}
+
+void ModelManager::ReadRoutingFileIfChanged() {
+  const std::string path = (fs::path(options_.model_base) / kRoutingFile).string();
+  struct stat info;
+  const std::string stamp = stat(path.c_str(), &info) == 0
+                                ? absl::StrCat(info.st_size, ":", info.st_mtim.tv_sec, ".", info.st_mtim.tv_nsec)
+                                : "";
+  if (stamp == routing_file_stamp_) return;
+  routing_file_stamp_ = stamp;
+  easymoney::model::v1::RoutingConfig config;
+  if (!stamp.empty()) {
+    auto json = ReadFileToString(path);
+    if (!json.ok()) {
+      std::fprintf(stderr, "model manager: cannot read %s: %s\n", path.c_str(),
+                   std::string(json.status().message()).c_str());
+      return;
+    }
+    google::protobuf::util::JsonParseOptions parse_options;
+    parse_options.ignore_unknown_fields = true;
+    const auto status = google::protobuf::util::JsonStringToMessage(*json, &config, parse_options);
+    if (!status.ok() || config.canary_percent() < 0 || config.canary_percent() > 100) {
+      std::fprintf(stderr, "model manager: ignoring malformed %s (keeping the current routing): %s\n", path.c_str(),
+                   status.ok() ? "canary_percent outside 0..100" : std::string(status.message()).c_str());
+      return;
+    }
+  }
+  // Routed versions must be loaded before they can serve.
+  if (config.stable_version() > 0) EnsureLoaded(config.stable_version());
+  if (config.canary_version() > 0) EnsureLoaded(config.canary_version());
+  absl::MutexLock lock(&mu_);
+  routing_ = config;
+}
+
 void ModelManager::Rescan() {
   absl::MutexLock scan_lock(&scan_mu_);
+  ReadRoutingFileIfChanged();
   auto versions = ListModelVersions(options_.model_base);
   if (!versions.ok()) {
     if (!absl::IsNotFound(versions.status())) {
@@ -49,42 +188,244 @@ void ModelManager::Rescan() {
     }
     return;
   }
-  const std::shared_ptr<const Model> current = Current();
-  const int64_t current_version = current ? current->version() : 0;
-  for (auto it = versions->rbegin(); it != versions->rend() && *it > current_version; ++it) {
-    const int64_t version = *it;
-    {
-      absl::MutexLock lock(&mu_);
-      if (failures_.contains(version)) continue;
+  int64_t newest_loaded = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    known_versions_.clear();
+    for (int64_t v : *versions) known_versions_[v] = 0;
+    if (!loaded_.empty()) newest_loaded = loaded_.rbegin()->first;
+  }
+  if (pinned_version_ > 0) {
+    EnsureLoaded(pinned_version_);
+  } else {
+    // Newest first; the first one that loads is the newest valid version.
+    for (auto it = versions->rbegin(); it != versions->rend() && *it > newest_loaded; ++it) {
+      if (EnsureLoaded(*it)) break;
     }
-    const std::string dir = (std::filesystem::path(options_.model_base) / std::to_string(version)).string();
-    absl::StatusOr<std::shared_ptr<const Model>> model = Model::Load(dir, version);
-    if (!model.ok()) {
-      // A missing manifest means the version is still being copied in: try
-      // again on the next scan rather than marking it failed.
-      if (absl::IsNotFound(model.status())) continue;
-      std::fprintf(stderr, "model manager: refusing version %lld: %s\n", static_cast<long long>(version),
-                   std::string(model.status().message()).c_str());
-      {
-        absl::MutexLock lock(&mu_);
-        failures_.emplace(version, model.status());
-      }
-      if (options_.on_failure) options_.on_failure(version, model.status());
-      continue;
-    }
-    current_.store(*model, std::memory_order_release);
-    std::fprintf(stderr, "model manager: serving version %lld (%lld customers, %d products)\n",
-                 static_cast<long long>(version), static_cast<long long>((*model)->num_customers()),
-                 (*model)->num_products());
-    if (options_.on_publish) options_.on_publish(*model);
-    return;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    ReconcileLocked();
+  }
+  if (!first_scan_done_) {
+    first_scan_done_ = true;
+    LoadRollbackTargets(*versions);
   }
 }
 
-absl::Status ModelManager::FailureOf(int64_t version) const {
+void ModelManager::LoadRollbackTargets(const std::vector<int64_t>& versions) {
+  const auto serving = Current();
+  if (!serving || options_.keep_previous == 0) return;
+  // After a restart there is no serving history; the valid versions just
+  // below the stable one stand in for it, so Rollback works at once.
+  std::vector<int64_t> previous;
+  for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
+    if (static_cast<int>(previous.size()) == options_.keep_previous) break;
+    if (*it < serving->stable->version() && EnsureLoaded(*it)) previous.push_back(*it);
+  }
   absl::MutexLock lock(&mu_);
-  const auto it = failures_.find(version);
-  return it == failures_.end() ? absl::OkStatus() : it->second;
+  for (auto it = previous.rbegin(); it != previous.rend(); ++it) {
+    if (std::find(stable_history_.begin(), stable_history_.end(), *it) == stable_history_.end()) {
+      stable_history_.push_back(*it);
+    }
+  }
+}
+
+void ModelManager::ReconcileLocked() {
+  const std::shared_ptr<const ServingSet> current = Current();
+  int64_t stable = routing_.stable_version();
+  if (stable <= 0) stable = pinned_version_ > 0 ? pinned_version_ : (loaded_.empty() ? 0 : loaded_.rbegin()->first);
+  if (!loaded_.contains(stable)) {
+    // The routed or pinned version is not available: keep what serves.
+    stable = current ? current->stable->version() : 0;
+  }
+  if (stable == 0) return;
+  int64_t canary = routing_.canary_version();
+  if (canary == stable || !loaded_.contains(canary)) canary = 0;
+
+  auto next = std::make_shared<ServingSet>();
+  next->stable = loaded_.at(stable).model;
+  if (canary > 0) {
+    next->canary = loaded_.at(canary).model;
+    next->canary_percent = routing_.canary_percent();
+    next->salt = routing_.salt();
+  }
+  const bool changed = !current || current->stable != next->stable || current->canary != next->canary ||
+                       current->canary_percent != next->canary_percent || current->salt != next->salt;
+  if (changed) {
+    if (current && current->stable->version() != stable) {
+      std::erase(stable_history_, current->stable->version());
+      stable_history_.push_back(current->stable->version());
+    }
+    std::erase(stable_history_, stable);
+    serving_.store(next, std::memory_order_release);
+    std::fprintf(stderr, "model manager: serving stable %lld%s\n", static_cast<long long>(stable),
+                 canary > 0 ? absl::StrCat(", canary ", canary, " for ", next->canary_percent, "% of customers").c_str()
+                            : "");
+    if (options_.on_publish) options_.on_publish(next);
+  }
+  // Keep what serves, the newest loaded version and the last
+  // keep_previous stables; requests still holding an evicted version keep
+  // it alive until they finish.
+  while (static_cast<int>(stable_history_.size()) > options_.keep_previous) {
+    stable_history_.erase(stable_history_.begin());
+  }
+  const int64_t newest = loaded_.empty() ? 0 : loaded_.rbegin()->first;
+  for (auto it = loaded_.begin(); it != loaded_.end();) {
+    const int64_t v = it->first;
+    const bool keep = v == stable || v == canary || v == newest ||
+                      std::find(stable_history_.begin(), stable_history_.end(), v) != stable_history_.end();
+    it = keep ? std::next(it) : loaded_.erase(it);
+  }
+}
+
+absl::Status ModelManager::PersistRoutingLocked() {
+  google::protobuf::util::JsonPrintOptions print_options;
+  print_options.add_whitespace = true;
+  print_options.preserve_proto_field_names = true;
+  print_options.always_print_primitive_fields = true;
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(routing_, &json, print_options);
+  std::error_code error;
+  fs::create_directories(options_.model_base, error);
+  const std::string path = (fs::path(options_.model_base) / kRoutingFile).string();
+  const std::string temporary = path + ".tmp";
+  if (auto status = WriteStringToFile(temporary, json); !status.ok()) return status;
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot rename ", temporary, " to ", path));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RoutingState> ModelManager::SetRouting(int64_t stable_version, int64_t canary_version,
+                                                      double canary_percent, const std::string& salt) {
+  if (!(canary_percent >= 0 && canary_percent <= 100)) {
+    return absl::InvalidArgumentError(absl::StrCat("canary_percent ", canary_percent, " is outside 0..100"));
+  }
+  if (stable_version < -1 || canary_version < 0) {
+    return absl::InvalidArgumentError("stable_version must be >= -1 and canary_version >= 0");
+  }
+  auto check_loadable = [this](int64_t version) -> absl::Status {
+    {
+      absl::MutexLock lock(&mu_);
+      if (loaded_.contains(version)) return absl::OkStatus();
+    }
+    absl::MutexLock scan_lock(&scan_mu_);
+    if (EnsureLoaded(version)) return absl::OkStatus();
+    absl::MutexLock lock(&mu_);
+    const auto failed = failures_.find(version);
+    return absl::FailedPreconditionError(
+        absl::StrCat("version ", version, " cannot serve: ",
+                     failed != failures_.end() ? failed->second.status.message() : "not found or incomplete"));
+  };
+  if (stable_version > 0) {
+    if (auto status = check_loadable(stable_version); !status.ok()) return status;
+  }
+  if (canary_version > 0) {
+    if (auto status = check_loadable(canary_version); !status.ok()) return status;
+  }
+  absl::MutexLock lock(&mu_);
+  if (stable_version == -1) {
+    routing_.set_stable_version(0);
+  } else if (stable_version > 0) {
+    routing_.set_stable_version(stable_version);
+  } else if (const auto current = Current(); current && routing_.stable_version() == 0 && canary_version > 0) {
+    // Starting a rollout pins the stable so a newer version appearing
+    // mid-rollout does not replace it unannounced.
+    routing_.set_stable_version(current->stable->version());
+  }
+  routing_.set_canary_version(canary_version);
+  routing_.set_canary_percent(canary_version > 0 ? canary_percent : 0);
+  if (!salt.empty()) routing_.set_salt(salt);
+  ReconcileLocked();
+  if (auto status = PersistRoutingLocked(); !status.ok()) return status;
+  return RoutingLocked();
+}
+
+absl::StatusOr<RoutingState> ModelManager::PromoteCanary() {
+  absl::MutexLock lock(&mu_);
+  const auto current = Current();
+  if (!current || !current->canary) return absl::FailedPreconditionError("no canary is serving");
+  routing_.set_stable_version(current->canary->version());
+  routing_.set_canary_version(0);
+  routing_.set_canary_percent(0);
+  ReconcileLocked();
+  if (auto status = PersistRoutingLocked(); !status.ok()) return status;
+  return RoutingLocked();
+}
+
+absl::StatusOr<RoutingState> ModelManager::Rollback() {
+  absl::MutexLock lock(&mu_);
+  if (stable_history_.empty() || !loaded_.contains(stable_history_.back())) {
+    return absl::FailedPreconditionError("no previous stable version is loaded");
+  }
+  const int64_t previous = stable_history_.back();
+  routing_.set_stable_version(previous);
+  routing_.set_canary_version(0);
+  routing_.set_canary_percent(0);
+  ReconcileLocked();
+  if (auto status = PersistRoutingLocked(); !status.ok()) return status;
+  return RoutingLocked();
+}
+
+RoutingState ModelManager::RoutingLocked() const {
+  RoutingState state;
+  const auto current = Current();
+  if (current) {
+    state.stable_version = current->stable->version();
+    if (current->canary) {
+      state.canary_version = current->canary->version();
+      state.canary_percent = current->canary_percent;
+    }
+  }
+  state.salt = routing_.salt();
+  state.previous_stable_version = stable_history_.empty() ? 0 : stable_history_.back();
+  return state;
+}
+
+RoutingState ModelManager::Routing() const {
+  absl::MutexLock lock(&mu_);
+  return RoutingLocked();
+}
+
+std::vector<VersionStatus> ModelManager::ListVersions() const {
+  absl::MutexLock lock(&mu_);
+  const auto current = Current();
+  std::map<int64_t, VersionStatus> statuses;
+  for (const auto& [version, size] : known_versions_) {
+    VersionStatus& status = statuses[version];
+    status.version = version;
+    status.state = VersionStatus::State::kRetired;
+  }
+  for (const auto& [version, failure] : failures_) {
+    VersionStatus& status = statuses[version];
+    status.version = version;
+    status.state = VersionStatus::State::kFailed;
+    status.reason = std::string(failure.status.message());
+  }
+  for (const auto& [version, loaded] : loaded_) {
+    VersionStatus& status = statuses[version];
+    status.version = version;
+    status.state = VersionStatus::State::kReady;
+    status.num_customers = loaded.model->num_customers();
+    status.size_bytes = loaded.size_bytes;
+    status.load_seconds = loaded.load_seconds;
+    status.loaded_at = loaded.loaded_at;
+    if (current && current->stable == loaded.model) {
+      status.state = VersionStatus::State::kServing;
+      status.serving_as = Variant::kStable;
+    } else if (current && current->canary == loaded.model) {
+      status.state = VersionStatus::State::kServing;
+      status.serving_as = Variant::kCanary;
+    }
+  }
+  if (const int64_t loading = loading_.load(); loading > 0) {
+    statuses[loading].version = loading;
+    statuses[loading].state = VersionStatus::State::kLoading;
+  }
+  std::vector<VersionStatus> result;
+  for (auto& [version, status] : statuses) result.push_back(std::move(status));
+  return result;
 }
 
 }  // namespace easymoney

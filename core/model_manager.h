@@ -4,80 +4,185 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/canary_router.h"
 #include "core/model.h"
+#include "easymoney/model/v1/routing.pb.h"
 
 namespace easymoney {
 
-// Keeps the newest valid model version of a model base directory loaded and
-// published.
+// What answers requests right now: a stable version and, during a rollout,
+// a canary version for a share of customers. Immutable once published; a
+// request takes one ServingSet at its start and uses only it.
+struct ServingSet {
+  std::shared_ptr<const Model> stable;  // Never null in a published set.
+  std::shared_ptr<const Model> canary;  // Null when no rollout.
+  double canary_percent = 0;
+  std::string salt;
+
+  // The variant and model that answer `customer_id`.
+  Variant RouteOf(absl::string_view customer_id) const {
+    return canary ? RouteCustomer(customer_id, salt, canary_percent) : Variant::kStable;
+  }
+  const Model& ModelFor(Variant variant) const { return variant == Variant::kCanary ? *canary : *stable; }
+};
+
+// The routing in force, as the admin API reports it.
+struct RoutingState {
+  int64_t stable_version = 0;  // Serving stable version (0: none yet).
+  int64_t canary_version = 0;
+  double canary_percent = 0;
+  std::string salt;
+  int64_t previous_stable_version = 0;  // Where Rollback goes.
+};
+
+struct VersionStatus {
+  enum class State { kLoading, kReady, kServing, kFailed, kRetired };
+  int64_t version = 0;
+  State state = State::kRetired;
+  std::string reason;  // For kFailed.
+  int64_t num_customers = 0;
+  int64_t size_bytes = 0;
+  double load_seconds = 0;
+  absl::Time loaded_at = absl::InfinitePast();
+  std::optional<Variant> serving_as;
+};
+
+// Keeps the model versions of a model base directory loaded, validated and
+// routed, and publishes what serves.
 //
 //   ModelManager::Options options;
 //   options.model_base = "models";
 //   auto manager = ModelManager::Create(options);
-//   std::shared_ptr<const Model> model = (*manager)->Current();  // may be null
+//   std::shared_ptr<const ServingSet> serving = (*manager)->Current();  // null until a version loads
 //
-// Loading happens on the caller's thread in Create and on a background
-// thread afterwards, never on a request path. A version is loaded completely
-// and validated before it is published with one atomic pointer store; a
-// request holds the shared_ptr it took at its start, so it finishes on the
-// version it started with and an old version is freed when its last request
-// ends. A version that fails validation is remembered with its reason, never
-// retried (versions are immutable once renamed into place) and never served;
-// the current version goes on serving.
+// Versions are sub-directories with positive integer names. A version is
+// loaded, validated (Model::Load: checksums, shapes, NaN/Inf, ...) and warmed
+// up off the request path, then published with one atomic pointer store; a
+// request keeps the ServingSet it took, so it finishes on its versions and an
+// old version's memory is freed when its last request ends. A version without
+// manifest.json is still being copied and is looked at again on the next
+// scan; one that fails validation is FAILED with its reason and is never
+// served, and is retried only when its files change.
 //
-// Thread-safe.
+// Which version is stable: the one routing.json (MODEL_BASE/routing.json, or
+// SetRouting) names; when it names none, the version policy's: the newest
+// valid version ("latest") or a fixed one ("pinned:<version>"). The previous
+// `keep_previous` stable versions stay loaded so Rollback is a pointer swap;
+// at startup the valid versions just below the stable one take their place.
+// Peak memory is the kept versions plus the one being loaded.
+//
+// Thread-safe. Admin calls (SetRouting, PromoteCanary, Rollback) never wait
+// for a load in progress unless they name a version that is not loaded.
 class ModelManager {
  public:
   struct Options {
     std::string model_base;
-    // How often to look for a newer version; zero disables the background
-    // thread (Rescan() still works).
+    // How often to look for new versions and routing changes; zero disables
+    // the background thread (Rescan() still works).
     absl::Duration poll_interval = absl::Seconds(1);
-    // Called after a new version is published (on the loading thread).
-    std::function<void(const std::shared_ptr<const Model>&)> on_publish;
+    // "latest" or "pinned:<version>".
+    std::string version_policy = "latest";
+    // Previous stable versions kept loaded for instant rollback.
+    int keep_previous = 1;
+    // Recommend() calls run on a new version before it may serve.
+    int warmup_queries = 16;
+    // Called after each publish (on the thread that published).
+    std::function<void(const std::shared_ptr<const ServingSet>&)> on_publish;
     // Called when a version is refused, with the reason.
     std::function<void(int64_t version, const absl::Status&)> on_failure;
   };
 
-  // Scans `model_base` once (a missing or empty base is not an error: the
-  // manager then serves nothing until a version appears) and starts polling.
+  // Validates the options, scans once (a missing or empty base is not an
+  // error: nothing serves until a version appears) and starts polling.
+  // INVALID_ARGUMENT for a malformed policy.
   static absl::StatusOr<std::unique_ptr<ModelManager>> Create(Options options);
   ~ModelManager();
 
   ModelManager(const ModelManager&) = delete;
   ModelManager& operator=(const ModelManager&) = delete;
 
-  // The serving version, or null while none is loaded. Wait-free for
-  // practical purposes (one atomic load).
-  std::shared_ptr<const Model> Current() const { return current_.load(std::memory_order_acquire); }
+  // What serves now, or null while nothing is loaded. One atomic load.
+  std::shared_ptr<const ServingSet> Current() const { return serving_.load(std::memory_order_acquire); }
 
-  // Loads the newest version newer than the current one, if any, falling
-  // back to older candidates when the newest fails validation.
-  void Rescan() ABSL_LOCKS_EXCLUDED(mu_);
+  // Re-reads routing.json if it changed, loads new versions, republishes.
+  void Rescan() ABSL_LOCKS_EXCLUDED(scan_mu_, mu_);
 
-  // Reason a version was refused, or OK if it was not.
-  absl::Status FailureOf(int64_t version) const ABSL_LOCKS_EXCLUDED(mu_);
+  // Sets the routing and persists it to routing.json. stable_version 0
+  // keeps the current stable, -1 returns to the version policy;
+  // canary_version 0 ends the rollout; an empty salt keeps the current one.
+  // FAILED_PRECONDITION when a named version cannot be loaded and
+  // validated; INVALID_ARGUMENT for a percent outside 0..100.
+  absl::StatusOr<RoutingState> SetRouting(int64_t stable_version, int64_t canary_version, double canary_percent,
+                                          const std::string& salt) ABSL_LOCKS_EXCLUDED(mu_);
+  // The canary becomes the pinned stable; the rollout ends.
+  // FAILED_PRECONDITION without a canary.
+  absl::StatusOr<RoutingState> PromoteCanary() ABSL_LOCKS_EXCLUDED(mu_);
+  // The previous stable version becomes the pinned stable; any rollout ends.
+  // FAILED_PRECONDITION without a previous version.
+  absl::StatusOr<RoutingState> Rollback() ABSL_LOCKS_EXCLUDED(mu_);
+
+  RoutingState Routing() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Every version on disk or known, ascending.
+  std::vector<VersionStatus> ListVersions() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  struct Failure {
+    absl::Status status;
+    std::string fingerprint;  // Of the files when it failed.
+  };
+  struct Loaded {
+    std::shared_ptr<const Model> model;
+    int64_t size_bytes = 0;
+    double load_seconds = 0;
+    absl::Time loaded_at;
+  };
+
   explicit ModelManager(Options options);
   void PollLoop() ABSL_LOCKS_EXCLUDED(mu_);
+  // Loads and warms `version` unless loaded or failed with unchanged files.
+  // true when it is loaded afterwards. Called with scan_mu_ held.
+  bool EnsureLoaded(int64_t version) ABSL_EXCLUSIVE_LOCKS_REQUIRED(scan_mu_) ABSL_LOCKS_EXCLUDED(mu_);
+  void ReadRoutingFileIfChanged() ABSL_EXCLUSIVE_LOCKS_REQUIRED(scan_mu_) ABSL_LOCKS_EXCLUDED(mu_);
+  // Loads up to keep_previous valid versions below the stable one as
+  // rollback targets (startup only).
+  void LoadRollbackTargets(const std::vector<int64_t>& versions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(scan_mu_)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Decides stable and canary from routing, policy and what is loaded,
+  // publishes if anything changed, and evicts versions no longer kept.
+  void ReconcileLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status PersistRoutingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  RoutingState RoutingLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string VersionDir(int64_t version) const;
 
   const Options options_;
-  std::atomic<std::shared_ptr<const Model>> current_;
-  // Serialises scans (Create, the poll thread and explicit Rescan calls).
-  absl::Mutex scan_mu_;
+  int64_t pinned_version_ = 0;  // From the policy; 0 for "latest".
+  std::atomic<std::shared_ptr<const ServingSet>> serving_;
+
+  // Serialises scans and loads (the poll thread, Rescan, loads for
+  // SetRouting). Never held by the request path.
+  absl::Mutex scan_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  std::string routing_file_stamp_ ABSL_GUARDED_BY(scan_mu_);
+  bool first_scan_done_ ABSL_GUARDED_BY(scan_mu_) = false;
+
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<int64_t, absl::Status> failures_ ABSL_GUARDED_BY(mu_);
+  std::map<int64_t, Loaded> loaded_ ABSL_GUARDED_BY(mu_);
+  std::map<int64_t, Failure> failures_ ABSL_GUARDED_BY(mu_);
+  std::map<int64_t, int64_t> known_versions_ ABSL_GUARDED_BY(mu_);  // On disk at the last scan -> size.
+  easymoney::model::v1::RoutingConfig routing_ ABSL_GUARDED_BY(mu_);
+  std::vector<int64_t> stable_history_ ABSL_GUARDED_BY(mu_);  // Oldest first.
+  std::atomic<int64_t> loading_{0};  // Version being loaded, for ListVersions.
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread poller_;
 };

@@ -18,44 +18,58 @@ absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(con
   server->metrics_ = *std::move(metrics);
   server->service_ = std::make_unique<RecommenderService>(server->metrics_.get());
 
+  auto audit = AuditLog::Open(options.audit_log_path);
+  if (!audit.ok()) return audit.status();
+  server->audit_ = *std::move(audit);
+
+  // The manager loads before the gRPC server starts, so a server that
+  // reports SERVING has its model in memory; publications are forwarded to
+  // the service once it exists.
+  ModelManager::Options manager_options;
+  manager_options.model_base = options.model_base;
+  manager_options.poll_interval = options.poll_interval;
+  manager_options.version_policy = options.version_policy;
+  manager_options.keep_previous = options.keep_previous;
+  RecommenderServer* self = server.get();
+  manager_options.on_publish = [self](const std::shared_ptr<const ServingSet>& serving) { self->OnPublish(serving); };
+  manager_options.on_failure = [self](int64_t, const absl::Status&) { self->metrics_->OnModelLoadFailed(); };
+  auto models = ModelManager::Create(std::move(manager_options));
+  if (!models.ok()) return models.status();
+  server->models_ = *std::move(models);
+  server->admin_service_ = std::make_unique<ModelAdminService>(server->models_.get(), server->audit_.get());
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.grpc_address, grpc::InsecureServerCredentials(), &server->port_);
   builder.RegisterService(server->service_.get());
+  builder.RegisterService(server->admin_service_.get());
   server->grpc_server_ = builder.BuildAndStart();
   if (server->grpc_server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen for gRPC on ", options.grpc_address));
   }
   // Not ready until a model is published (load balancers and Kubernetes
   // probes read this).
-  server->grpc_server_->GetHealthCheckService()->SetServingStatus(false);
-
-  ModelManager::Options manager_options;
-  manager_options.model_base = options.model_base;
-  manager_options.poll_interval = options.poll_interval;
-  RecommenderServer* self = server.get();
-  manager_options.on_publish = [self](const std::shared_ptr<const Model>& model) { self->OnPublish(model); };
-  manager_options.on_failure = [self](int64_t, const absl::Status&) { self->metrics_->OnModelLoadFailed(); };
-  auto models = ModelManager::Create(std::move(manager_options));
-  if (!models.ok()) return models.status();
-  server->models_ = *std::move(models);
+  server->grpc_server_->GetHealthCheckService()->SetServingStatus(server->models_->Current() != nullptr);
   return server;
 }
 
 RecommenderServer::~RecommenderServer() {
   Shutdown(absl::ZeroDuration());
-  // Stop the poller before the service it publishes to goes away.
+  // Stop the poller before the services it publishes to go away.
   models_.reset();
 }
 
-void RecommenderServer::OnPublish(const std::shared_ptr<const Model>& model) {
+void RecommenderServer::OnPublish(const std::shared_ptr<const ServingSet>& serving) {
   auto state = std::make_shared<ServingState>();
-  state->model = model;
-  state->product_counters = metrics_->MakeProductCounters(*model);
+  state->serving = serving;
+  state->metrics[static_cast<int>(Variant::kStable)] = metrics_->ForVersion(*serving->stable, Variant::kStable);
+  if (serving->canary) {
+    state->metrics[static_cast<int>(Variant::kCanary)] = metrics_->ForVersion(*serving->canary, Variant::kCanary);
+  }
   service_->Publish(std::move(state));
-  metrics_->OnModelPublished(*model);
-  grpc_server_->GetHealthCheckService()->SetServingStatus(true);
+  metrics_->OnPublished(*serving->stable, serving->canary.get());
+  if (grpc_server_ != nullptr) grpc_server_->GetHealthCheckService()->SetServingStatus(true);
 }
 
 void RecommenderServer::Wait() { grpc_server_->Wait(); }

@@ -9,6 +9,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/model_manager.h"
+#include "core/audit_log.h"
+#include "server/model_admin_service.h"
 #include "server/recommender_service.h"
 #include "server/server_metrics.h"
 
@@ -34,6 +36,12 @@ class RecommenderServer {
     // host:port for /metrics; port 0 picks a free one.
     std::string metrics_address = "127.0.0.1:9464";
     absl::Duration poll_interval = absl::Seconds(1);
+    // "latest" or "pinned:<version>".
+    std::string version_policy = "latest";
+    // Previous stable versions kept loaded for instant rollback.
+    int keep_previous = 1;
+    // Audit log of ModelAdmin calls; empty writes the records to stderr.
+    std::string audit_log_path;
   };
 
   // Starts serving. The health status is NOT_SERVING until a model version
@@ -43,8 +51,12 @@ class RecommenderServer {
 
   int port() const { return port_; }
   int metrics_port() const { return metrics_->port(); }
-  // Serving version, or null.
-  std::shared_ptr<const Model> CurrentModel() const { return models_->Current(); }
+  // Serving stable version, or null.
+  std::shared_ptr<const Model> CurrentModel() const {
+    const auto serving = models_->Current();
+    return serving ? serving->stable : nullptr;
+  }
+  ModelManager& models() { return *models_; }
 
   // Blocks until Shutdown() is called from another thread.
   void Wait();
@@ -53,10 +65,12 @@ class RecommenderServer {
 
  private:
   RecommenderServer() = default;
-  void OnPublish(const std::shared_ptr<const Model>& model);
+  void OnPublish(const std::shared_ptr<const ServingSet>& serving);
 
   std::unique_ptr<ServerMetrics> metrics_;
   std::unique_ptr<RecommenderService> service_;
+  std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<ModelAdminService> admin_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<ModelManager> models_;
   int port_ = 0;

@@ -21,12 +21,8 @@ v1::Strategy ToProto(Strategy strategy) {
   return v1::STRATEGY_UNSPECIFIED;
 }
 
-grpc::Status Answer(const ServingState* state, const v1::RecommendProductsRequest& request,
+grpc::Status Answer(const Model& model, const VersionMetrics& metrics, const v1::RecommendProductsRequest& request,
                     v1::RecommendProductsResponse* response) {
-  if (state == nullptr) {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "no model version is loaded yet");
-  }
-  const Model& model = *state->model;
   RecommendationQuery query;
   query.customer_id = request.customer_id();
   query.num_results = request.num_results();
@@ -48,7 +44,7 @@ grpc::Status Answer(const ServingState* state, const v1::RecommendProductsReques
     out->set_product_id(product.id());
     out->set_display_name(product.name());
     out->set_score(scored.score);
-    state->product_counters[scored.index]->Increment();
+    metrics.recommendations[scored.index]->Increment();
   }
   return grpc::Status::OK;
 }
@@ -60,11 +56,22 @@ grpc::ServerUnaryReactor* RecommenderService::RecommendProducts(
     v1::RecommendProductsResponse* response) {
   const auto start = std::chrono::steady_clock::now();
   // One snapshot for the whole request: a swap mid-request cannot mix
-  // versions, and the model stays alive until this reference is dropped.
+  // versions, and the models stay alive until this reference is dropped.
   const std::shared_ptr<const ServingState> state = state_.load(std::memory_order_acquire);
-  const grpc::Status status = Answer(state.get(), *request, response);
-  metrics_->RecordRequest(Method::kRecommendProducts, status.error_code(),
-                          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  grpc::Status status;
+  const VersionMetrics* metrics = &metrics_->without_model();
+  if (state == nullptr) {
+    status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "no model version is loaded yet");
+  } else {
+    const Variant variant = state->serving->RouteOf(request->customer_id());
+    metrics = state->metrics[static_cast<int>(variant)].get();
+    status = Answer(state->serving->ModelFor(variant), *metrics, *request, response);
+    if (status.ok()) {
+      response->set_variant(variant == Variant::kCanary ? v1::VARIANT_CANARY : v1::VARIANT_STABLE);
+    }
+  }
+  metrics->RecordRequest(status.error_code(),
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(status);
   return reactor;

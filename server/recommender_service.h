@@ -4,18 +4,17 @@
 #include <atomic>
 #include <memory>
 
-#include "core/model.h"
+#include "core/model_manager.h"
 #include "easymoney/recommender/v1/recommender.grpc.pb.h"
 #include "server/server_metrics.h"
 
 namespace easymoney {
 
-// What one model version needs at request time: the model and its metric
-// handles, published together so a request never pairs a model with another
-// version's counters.
+// What serves and the metric handles of each variant, published together so
+// a request never pairs a model with another version's counters.
 struct ServingState {
-  std::shared_ptr<const Model> model;
-  ServerMetrics::ProductCounters product_counters;
+  std::shared_ptr<const ServingSet> serving;
+  std::array<std::shared_ptr<const VersionMetrics>, kNumVariants> metrics;  // Canary's null without a rollout.
 };
 
 // The easymoney.recommender.v1.Recommender gRPC service: translates protos

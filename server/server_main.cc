@@ -16,7 +16,11 @@ ABSL_FLAG(int, port, 50051, "gRPC port; 0 picks a free port.");
 ABSL_FLAG(std::string, metrics_host, "127.0.0.1", "Address to bind the metrics port to.");
 ABSL_FLAG(int, metrics_port, 9464, "Port for Prometheus /metrics; 0 picks a free port.");
 ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(1),
-          "How often to look for a new model version (e.g. 1s, 500ms; 0 disables).");
+          "How often to look for new model versions and routing.json changes (e.g. 1s, 500ms; 0 disables).");
+ABSL_FLAG(std::string, version_policy, "latest",
+          "Which version is stable when routing.json names none: 'latest' (newest valid) or 'pinned:<version>'.");
+ABSL_FLAG(int, keep_previous, 1, "Previous stable versions kept loaded for instant rollback.");
+ABSL_FLAG(std::string, audit_log, "", "Append ModelAdmin actions to this file (JSON lines); empty: stderr.");
 
 namespace {
 
@@ -28,6 +32,9 @@ int RunServer() {
   options.metrics_address =
       absl::StrCat(absl::GetFlag(FLAGS_metrics_host), ":", absl::GetFlag(FLAGS_metrics_port));
   options.poll_interval = absl::GetFlag(FLAGS_poll_interval);
+  options.version_policy = absl::GetFlag(FLAGS_version_policy);
+  options.keep_previous = absl::GetFlag(FLAGS_keep_previous);
+  options.audit_log_path = absl::GetFlag(FLAGS_audit_log);
 
   // Block the signals in every thread, then wait for them on one thread.
   sigset_t signals;

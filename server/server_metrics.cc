@@ -7,12 +7,14 @@
 namespace easymoney {
 namespace {
 
-constexpr std::array<const char*, kNumMethods> kMethodNames = {"RecommendProducts"};
+constexpr char kMethod[] = "RecommendProducts";
 constexpr std::array<const char*, kNumGrpcCodes> kCodeNames = {
     "OK",       "CANCELLED",         "UNKNOWN",          "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
     "NOT_FOUND", "ALREADY_EXISTS",   "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
     "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",     "UNIMPLEMENTED",    "INTERNAL",
     "UNAVAILABLE", "DATA_LOSS",      "UNAUTHENTICATED"};
+
+const char* VariantLabel(Variant variant) { return variant == Variant::kCanary ? "canary" : "stable"; }
 
 // Sub-millisecond resolution where the service lives, coarse beyond.
 const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
@@ -23,6 +25,12 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
 }
 
 }  // namespace
+
+void VersionMetrics::RecordRequest(grpc::StatusCode code, double seconds) const {
+  const int c = static_cast<int>(code);
+  duration->Observe(seconds);
+  requests[(c >= 0 && c < kNumGrpcCodes) ? c : static_cast<int>(grpc::StatusCode::UNKNOWN)]->Increment();
+}
 
 absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(const std::string& bind_address) {
   std::unique_ptr<ServerMetrics> metrics(new ServerMetrics());
@@ -37,36 +45,30 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(const std::
   metrics->registry_ = std::make_shared<prometheus::Registry>();
   metrics->exposer_->RegisterCollectable(metrics->registry_);
 
-  auto& durations = prometheus::BuildHistogram()
-                        .Name("recommender_request_duration_seconds")
-                        .Help("Time from receiving an RPC to finishing it, by method.")
-                        .Register(*metrics->registry_);
-  auto& requests = prometheus::BuildCounter()
-                       .Name("recommender_requests_total")
-                       .Help("Finished RPCs by method and gRPC status code.")
-                       .Register(*metrics->registry_);
-  for (int m = 0; m < kNumMethods; ++m) {
-    metrics->durations_[m] = &durations.Add({{"method", kMethodNames[m]}}, LatencyBuckets());
-    for (int c = 0; c < kNumGrpcCodes; ++c) {
-      metrics->requests_[m][c] = &requests.Add({{"method", kMethodNames[m]}, {"code", kCodeNames[c]}});
-    }
-  }
+  metrics->durations_ = &prometheus::BuildHistogram()
+                             .Name("recommender_request_duration_seconds")
+                             .Help("Time from receiving an RPC to finishing it, by method, model version and variant.")
+                             .Register(*metrics->registry_);
+  metrics->requests_ = &prometheus::BuildCounter()
+                            .Name("recommender_requests_total")
+                            .Help("Finished RPCs by method, gRPC status code, model version and variant.")
+                            .Register(*metrics->registry_);
   metrics->recommendations_ = &prometheus::BuildCounter()
                                    .Name("recommender_recommendations_total")
-                                   .Help("Products returned in recommendations, by product and model version.")
+                                   .Help("Products returned in recommendations, by product, model version and variant.")
                                    .Register(*metrics->registry_);
   metrics->model_info_ = &prometheus::BuildGauge()
                               .Name("recommender_model_info")
-                              .Help("1 for the model version currently serving, 0 for versions served before.")
+                              .Help("1 for the model versions serving now (by variant), 0 for versions served before.")
                               .Register(*metrics->registry_);
   metrics->model_customers_ = &prometheus::BuildGauge()
                                    .Name("recommender_model_customers")
-                                   .Help("Customers known to the serving model version.")
+                                   .Help("Customers known to the stable model version.")
                                    .Register(*metrics->registry_)
                                    .Add({});
   metrics->model_loaded_timestamp_ = &prometheus::BuildGauge()
                                           .Name("recommender_model_loaded_timestamp_seconds")
-                                          .Help("Unix time the serving model version was published.")
+                                          .Help("Unix time the serving versions were last published.")
                                           .Register(*metrics->registry_)
                                           .Add({});
   metrics->load_failures_ = &prometheus::BuildCounter()
@@ -74,31 +76,45 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(const std::
                                  .Help("Model versions refused by validation.")
                                  .Register(*metrics->registry_)
                                  .Add({});
+  metrics->without_model_ = metrics->MakeHandles("none", "none", {});
   return metrics;
 }
 
-void ServerMetrics::RecordRequest(Method method, grpc::StatusCode code, double seconds) {
-  const int m = static_cast<int>(method);
-  const int c = static_cast<int>(code);
-  durations_[m]->Observe(seconds);
-  requests_[m][(c >= 0 && c < kNumGrpcCodes) ? c : static_cast<int>(grpc::StatusCode::UNKNOWN)]->Increment();
-}
-
-ServerMetrics::ProductCounters ServerMetrics::MakeProductCounters(const Model& model) {
-  ProductCounters counters;
-  const std::string version = std::to_string(model.version());
-  for (int p = 0; p < model.num_products(); ++p) {
-    counters.push_back(&recommendations_->Add({{"product", model.product(p).id()}, {"model_version", version}}));
+VersionMetrics ServerMetrics::MakeHandles(const std::string& version, const std::string& variant,
+                                          const std::vector<std::string>& products) {
+  VersionMetrics handles;
+  handles.duration = &durations_->Add({{"method", kMethod}, {"model_version", version}, {"variant", variant}},
+                                      LatencyBuckets());
+  for (int c = 0; c < kNumGrpcCodes; ++c) {
+    handles.requests[c] = &requests_->Add(
+        {{"method", kMethod}, {"code", kCodeNames[c]}, {"model_version", version}, {"variant", variant}});
   }
-  return counters;
+  for (const std::string& product : products) {
+    handles.recommendations.push_back(
+        &recommendations_->Add({{"product", product}, {"model_version", version}, {"variant", variant}}));
+  }
+  return handles;
 }
 
-void ServerMetrics::OnModelPublished(const Model& model) {
-  prometheus::Gauge* info = &model_info_->Add({{"version", std::to_string(model.version())}});
-  info->Set(1);
-  prometheus::Gauge* previous = current_model_info_.exchange(info);
-  if (previous != nullptr && previous != info) previous->Set(0);
-  model_customers_->Set(static_cast<double>(model.num_customers()));
+std::shared_ptr<const VersionMetrics> ServerMetrics::ForVersion(const Model& model, Variant variant) {
+  std::vector<std::string> products;
+  for (int p = 0; p < model.num_products(); ++p) products.push_back(model.product(p).id());
+  // Family::Add returns the existing series for known labels, so a version
+  // published twice shares its counters.
+  return std::make_shared<const VersionMetrics>(
+      MakeHandles(std::to_string(model.version()), VariantLabel(variant), products));
+}
+
+void ServerMetrics::OnPublished(const Model& stable, const Model* canary) {
+  absl::MutexLock lock(&mu_);
+  for (prometheus::Gauge* gauge : serving_info_) gauge->Set(0);
+  serving_info_.clear();
+  serving_info_.push_back(&model_info_->Add({{"version", std::to_string(stable.version())}, {"variant", "stable"}}));
+  if (canary != nullptr) {
+    serving_info_.push_back(&model_info_->Add({{"version", std::to_string(canary->version())}, {"variant", "canary"}}));
+  }
+  for (prometheus::Gauge* gauge : serving_info_) gauge->Set(1);
+  model_customers_->Set(static_cast<double>(stable.num_customers()));
   model_loaded_timestamp_->Set(
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
 }

@@ -16,21 +16,31 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "core/canary_router.h"
 #include "core/model.h"
 
 namespace easymoney {
 
-// The RPC methods we measure; indices into the per-method handle tables.
-enum class Method { kRecommendProducts = 0 };
-inline constexpr int kNumMethods = 1;
 inline constexpr int kNumGrpcCodes = 17;  // OK .. UNAUTHENTICATED.
 
-// The server's Prometheus metrics and their HTTP exposer.
-//
-// Every handle is created up front (per method and gRPC code at start-up,
-// per product when a model version is published), so a request only
-// increments pre-resolved counters: no label lookup, no allocation.
+// The metric handles of one (model version, variant) pair for
+// RecommendProducts: made once when the version is published, so a request
+// only increments pre-resolved counters (no label lookup, no allocation).
+struct VersionMetrics {
+  prometheus::Histogram* duration = nullptr;
+  std::array<prometheus::Counter*, kNumGrpcCodes> requests{};
+  std::vector<prometheus::Counter*> recommendations;  // By catalogue index.
+
+  void RecordRequest(grpc::StatusCode code, double seconds) const;
+};
+
+// The server's Prometheus metrics and their HTTP exposer. Request metrics
+// carry model_version and variant labels so dashboards can compare a canary
+// with the stable version; requests answered before any version loaded
+// carry model_version="none", variant="none". No customer data in labels.
 //
 // Thread-safe. Handles stay valid for the ServerMetrics' lifetime.
 class ServerMetrics {
@@ -39,36 +49,36 @@ class ServerMetrics {
   // picks a free port, see port()).
   static absl::StatusOr<std::unique_ptr<ServerMetrics>> Create(const std::string& bind_address);
 
-  // The port /metrics listens on.
   int port() const { return port_; }
 
-  // Counts one finished RPC and observes its duration.
-  void RecordRequest(Method method, grpc::StatusCode code, double seconds);
+  // Handles for `model` answering as `variant`.
+  std::shared_ptr<const VersionMetrics> ForVersion(const Model& model, Variant variant);
+  // Handles for requests that found no model.
+  const VersionMetrics& without_model() const { return without_model_; }
 
-  // Per-version product counters, indexed by catalogue position. Made when a
-  // version is published; the request path only indexes into them.
-  using ProductCounters = std::vector<prometheus::Counter*>;
-  ProductCounters MakeProductCounters(const Model& model);
-
-  // Sets recommender_model_info{version=...} to 1 for `model` and 0 for the
-  // previously published version.
-  void OnModelPublished(const Model& model);
+  // Sets recommender_model_info to 1 for the versions serving now (labelled
+  // by variant) and to 0 for those that served before.
+  void OnPublished(const Model& stable, const Model* canary) ABSL_LOCKS_EXCLUDED(mu_);
   void OnModelLoadFailed();
 
  private:
   ServerMetrics() = default;
+  VersionMetrics MakeHandles(const std::string& version, const std::string& variant,
+                             const std::vector<std::string>& products);
 
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   int port_ = 0;
-  std::array<prometheus::Histogram*, kNumMethods> durations_{};
-  std::array<std::array<prometheus::Counter*, kNumGrpcCodes>, kNumMethods> requests_{};
+  prometheus::Family<prometheus::Histogram>* durations_ = nullptr;
+  prometheus::Family<prometheus::Counter>* requests_ = nullptr;
   prometheus::Family<prometheus::Counter>* recommendations_ = nullptr;
   prometheus::Family<prometheus::Gauge>* model_info_ = nullptr;
   prometheus::Gauge* model_customers_ = nullptr;
   prometheus::Gauge* model_loaded_timestamp_ = nullptr;
   prometheus::Counter* load_failures_ = nullptr;
-  std::atomic<prometheus::Gauge*> current_model_info_{nullptr};
+  VersionMetrics without_model_;
+  absl::Mutex mu_;
+  std::vector<prometheus::Gauge*> serving_info_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace easymoney

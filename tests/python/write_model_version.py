@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Writes a small random but valid model version, as docs/model-format.md describes.
 
-    python3 tests/python/write_model_version.py MODEL_BASE [SEED]
+    python3 tests/python/write_model_version.py MODEL_BASE [SEED [POPULARITY_WEIGHT]]
 
 Publishes MODEL_BASE/<next version>/ (50 customers, 4 products, 2 factors,
 3 clusters, 2 numeric features) and prints the version directory on stdout.
+POPULARITY_WEIGHT (default 0, plain PureSVD) becomes the manifest's
+training.popularity_weight; it must be finite and >= 0.
 Needs only the standard library and numpy. This file is reproduced in
 docs/model-format.md; keep the two identical.
 """
@@ -14,6 +16,7 @@ import errno
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import sys
@@ -134,7 +137,10 @@ def build_arrays(rng):
     holdings_indptr = np.concatenate([[0], np.cumsum(holdings.sum(axis=1))])
     holdings_indices = np.nonzero(holdings)[1]
 
-    # Popularity fallback: share of customers holding each product.
+    # Popularity: the whole score for customers without factors, and the prior
+    # added to personalised scores. Random data has no months, so this is the
+    # share of customers holding each product; the easyMoney trainer writes the
+    # share who acquired each product in the training month.
     product_popularity = holdings.mean(axis=0)
 
     # Two numeric clustering features with a few missing values.
@@ -163,7 +169,7 @@ def build_arrays(rng):
     return arrays, features
 
 
-def build_manifest(features, file_hashes, seed):
+def build_manifest(features, file_hashes, seed, popularity_weight):
     return {
         "format_version": FORMAT_VERSION,
         "created_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -182,14 +188,19 @@ def build_manifest(features, file_hashes, seed):
             "num_clusters": NUM_CLUSTERS,
             "seed": seed,
             "data_source": "tests/python/write_model_version.py (random)",
+            "recency_weight": 1.0,  # Holdings are unweighted 0/1.
             "selection": "fixed",
+            # Personalised score = factors . product_factors + popularity_weight * popularity.
+            "popularity_weight": popularity_weight,
         },
         "files": {name: {"sha256": digest} for name, digest in sorted(file_hashes.items())},
     }
 
 
-def write_model_version(model_base, seed):
+def write_model_version(model_base, seed, popularity_weight=0.0):
     """Writes a version under `model_base` and returns its directory."""
+    if not (math.isfinite(popularity_weight) and popularity_weight >= 0):
+        raise ValueError(f"popularity_weight {popularity_weight} must be finite and >= 0")
     rng = np.random.default_rng(seed)
     arrays, features = build_arrays(rng)
 
@@ -204,7 +215,7 @@ def write_model_version(model_base, seed):
         file_hashes[name] = hashlib.sha256(data).hexdigest()
         write_synced(os.path.join(staging, name), data)
     # The manifest goes last: its presence marks the version complete.
-    manifest = build_manifest(features, file_hashes, seed)
+    manifest = build_manifest(features, file_hashes, seed, popularity_weight)
     write_synced(os.path.join(staging, "manifest.json"),
                  json.dumps(manifest, indent=2, allow_nan=False).encode("utf-8"))
     fsync_directory(staging)
@@ -226,11 +237,12 @@ def write_model_version(model_base, seed):
 
 
 def main(argv):
-    if len(argv) not in (2, 3):
+    if len(argv) not in (2, 3, 4):
         print(__doc__.strip(), file=sys.stderr)
         return 2
-    seed = int(argv[2]) if len(argv) == 3 else int.from_bytes(os.urandom(4), "little")
-    print(write_model_version(argv[1], seed))
+    seed = int(argv[2]) if len(argv) >= 3 else int.from_bytes(os.urandom(4), "little")
+    popularity_weight = float(argv[3]) if len(argv) == 4 else 0.0
+    print(write_model_version(argv[1], seed, popularity_weight))
     return 0
 
 

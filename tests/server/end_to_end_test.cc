@@ -46,6 +46,13 @@ double MetricValue(const std::string& exposition, const std::string& metric,
   return -1;
 }
 
+RecommenderClient::Options ClientOptions(int port) {
+  RecommenderClient::Options options;
+  options.target = absl::StrCat("127.0.0.1:", port);
+  options.operator_name = "end-to-end-test";
+  return options;
+}
+
 class EndToEndTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -66,7 +73,7 @@ class EndToEndTest : public ::testing::Test {
     auto server = RecommenderServer::Create(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = server->release();
-    auto client = RecommenderClient::Create({.target = absl::StrCat("127.0.0.1:", server_->port())});
+    auto client = RecommenderClient::Create(ClientOptions(server_->port()));
     ASSERT_TRUE(client.ok());
     client_ = client->release();
   }
@@ -124,6 +131,7 @@ TEST_F(EndToEndTest, KnownCustomerGetsPersonalisedScoresFromTheModelFactors) {
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->strategy(), v1::STRATEGY_PERSONALISED);
   EXPECT_EQ(response->model_version(), 1);
+  EXPECT_EQ(response->variant(), v1::VARIANT_STABLE);
   const int64_t row = *model_->FindCustomer(customer);
   ASSERT_TRUE(response->has_cluster_id());
   EXPECT_EQ(response->cluster_id(), model_->customer_cluster(row));
@@ -248,11 +256,15 @@ TEST_F(EndToEndTest, MetricsCountRequestsRecommendationsAndServingVersion) {
   auto delta = [&](const std::string& metric, std::initializer_list<std::string> labels) {
     return MetricValue(after, metric, labels) - std::max(0.0, MetricValue(before, metric, labels));
   };
-  EXPECT_EQ(delta("recommender_requests_total", {"method=\"RecommendProducts\"", "code=\"OK\""}), 1);
-  EXPECT_EQ(delta("recommender_requests_total", {"code=\"INVALID_ARGUMENT\""}), 1);
-  EXPECT_EQ(delta("recommender_recommendations_total", {"product=\"" + product + "\"", "model_version=\"1\""}), 1);
-  EXPECT_EQ(delta("recommender_request_duration_seconds_count", {"RecommendProducts"}), 2);
-  EXPECT_EQ(MetricValue(after, "recommender_model_info", {"version=\"1\""}), 1);
+  const std::string v1_stable[] = {"model_version=\"1\"", "variant=\"stable\""};
+  EXPECT_EQ(delta("recommender_requests_total",
+                  {"method=\"RecommendProducts\"", "code=\"OK\"", v1_stable[0], v1_stable[1]}),
+            1);
+  EXPECT_EQ(delta("recommender_requests_total", {"code=\"INVALID_ARGUMENT\"", v1_stable[0], v1_stable[1]}), 1);
+  EXPECT_EQ(delta("recommender_recommendations_total", {"product=\"" + product + "\"", v1_stable[0], v1_stable[1]}),
+            1);
+  EXPECT_EQ(delta("recommender_request_duration_seconds_count", {"RecommendProducts", v1_stable[0], v1_stable[1]}), 2);
+  EXPECT_EQ(MetricValue(after, "recommender_model_info", {"version=\"1\"", "variant=\"stable\""}), 1);
   // Sub-millisecond buckets exist.
   EXPECT_THAT(after, HasSubstr("le=\"0.0001\""));
 }
@@ -288,7 +300,7 @@ TEST(EmptyModelBaseTest, UnavailableAndNotServingUntilAVersionAppears) {
   options.poll_interval = absl::Milliseconds(50);
   auto server = RecommenderServer::Create(options);
   ASSERT_TRUE(server.ok()) << server.status();
-  auto client = RecommenderClient::Create({.target = absl::StrCat("127.0.0.1:", (*server)->port())});
+  auto client = RecommenderClient::Create(ClientOptions((*server)->port()));
   ASSERT_TRUE(client.ok());
 
   auto health = (*client)->CheckHealth();
