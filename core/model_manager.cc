@@ -117,6 +117,9 @@ bool ModelManager::EnsureLoaded(int64_t version) {
       if (fingerprint == failed->second.fingerprint) return false;
     }
   }
+  // Taken before reading, so a copy that completes during the load changes
+  // the fingerprint and the version is looked at again.
+  if (fingerprint.empty()) fingerprint = Fingerprint(dir);
   loading_.store(version);
   const absl::Time start = absl::Now();
   absl::StatusOr<std::shared_ptr<const Model>> model = Model::Load(dir, version);
@@ -130,7 +133,7 @@ bool ModelManager::EnsureLoaded(int64_t version) {
                  std::string(model.status().message()).c_str());
     {
       absl::MutexLock lock(&mu_);
-      failures_[version] = {model.status(), Fingerprint(dir)};
+      failures_[version] = {model.status(), fingerprint};
     }
     if (options_.on_failure) options_.on_failure(version, model.status());
     return false;
@@ -193,6 +196,7 @@ void ModelManager::Rescan() {
     absl::MutexLock lock(&mu_);
     known_versions_.clear();
     for (int64_t v : *versions) known_versions_[v] = 0;
+    std::erase_if(failures_, [&](const auto& entry) { return !known_versions_.contains(entry.first); });
     if (!loaded_.empty()) newest_loaded = loaded_.rbegin()->first;
   }
   if (pinned_version_ > 0) {
@@ -325,6 +329,7 @@ absl::StatusOr<RoutingState> ModelManager::SetRouting(int64_t stable_version, in
     if (auto status = check_loadable(canary_version); !status.ok()) return status;
   }
   absl::MutexLock lock(&mu_);
+  const easymoney::model::v1::RoutingConfig before = routing_;
   if (stable_version == -1) {
     routing_.set_stable_version(0);
   } else if (stable_version > 0) {
@@ -337,8 +342,26 @@ absl::StatusOr<RoutingState> ModelManager::SetRouting(int64_t stable_version, in
   routing_.set_canary_version(canary_version);
   routing_.set_canary_percent(canary_version > 0 ? canary_percent : 0);
   if (!salt.empty()) routing_.set_salt(salt);
+  const auto current = Current();
+  const int64_t stable_after = routing_.stable_version() > 0 ? routing_.stable_version()
+                               : current                      ? current->stable->version()
+                                                              : 0;
+  if (canary_version > 0 && canary_version == stable_after) {
+    routing_ = before;
+    return absl::FailedPreconditionError(
+        absl::StrCat("version ", canary_version, " is the stable version; a canary must be another version"));
+  }
+  return ApplyRoutingLocked(before);
+}
+
+absl::StatusOr<RoutingState> ModelManager::ApplyRoutingLocked(const easymoney::model::v1::RoutingConfig& before) {
+  // Persist first: a routing that serves but is not on disk would be undone
+  // by the next restart.
+  if (auto status = PersistRoutingLocked(); !status.ok()) {
+    routing_ = before;
+    return status;
+  }
   ReconcileLocked();
-  if (auto status = PersistRoutingLocked(); !status.ok()) return status;
   return RoutingLocked();
 }
 
@@ -346,26 +369,30 @@ absl::StatusOr<RoutingState> ModelManager::PromoteCanary() {
   absl::MutexLock lock(&mu_);
   const auto current = Current();
   if (!current || !current->canary) return absl::FailedPreconditionError("no canary is serving");
+  const easymoney::model::v1::RoutingConfig before = routing_;
   routing_.set_stable_version(current->canary->version());
   routing_.set_canary_version(0);
   routing_.set_canary_percent(0);
-  ReconcileLocked();
-  if (auto status = PersistRoutingLocked(); !status.ok()) return status;
-  return RoutingLocked();
+  return ApplyRoutingLocked(before);
 }
 
 absl::StatusOr<RoutingState> ModelManager::Rollback() {
   absl::MutexLock lock(&mu_);
-  if (stable_history_.empty() || !loaded_.contains(stable_history_.back())) {
-    return absl::FailedPreconditionError("no previous stable version is loaded");
+  const easymoney::model::v1::RoutingConfig before = routing_;
+  const auto current = Current();
+  if (current && current->canary) {
+    // During a rollout, rolling back means abandoning the canary; the
+    // stable version stays.
+    routing_.set_stable_version(current->stable->version());
+  } else {
+    if (stable_history_.empty() || !loaded_.contains(stable_history_.back())) {
+      return absl::FailedPreconditionError("no previous stable version is loaded");
+    }
+    routing_.set_stable_version(stable_history_.back());
   }
-  const int64_t previous = stable_history_.back();
-  routing_.set_stable_version(previous);
   routing_.set_canary_version(0);
   routing_.set_canary_percent(0);
-  ReconcileLocked();
-  if (auto status = PersistRoutingLocked(); !status.ok()) return status;
-  return RoutingLocked();
+  return ApplyRoutingLocked(before);
 }
 
 RoutingState ModelManager::RoutingLocked() const {

@@ -129,8 +129,9 @@ class ModelManager {
   // The canary becomes the pinned stable; the rollout ends.
   // FAILED_PRECONDITION without a canary.
   absl::StatusOr<RoutingState> PromoteCanary() ABSL_LOCKS_EXCLUDED(mu_);
-  // The previous stable version becomes the pinned stable; any rollout ends.
-  // FAILED_PRECONDITION without a previous version.
+  // During a rollout: ends it, the stable version stays. Otherwise: the
+  // previous stable version becomes the pinned stable. FAILED_PRECONDITION
+  // without a rollout or a previous version.
   absl::StatusOr<RoutingState> Rollback() ABSL_LOCKS_EXCLUDED(mu_);
 
   RoutingState Routing() const ABSL_LOCKS_EXCLUDED(mu_);
@@ -163,6 +164,9 @@ class ModelManager {
   // publishes if anything changed, and evicts versions no longer kept.
   void ReconcileLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status PersistRoutingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Persists routing_ and publishes it; on a write error restores `before`.
+  absl::StatusOr<RoutingState> ApplyRoutingLocked(const easymoney::model::v1::RoutingConfig& before)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   RoutingState RoutingLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string VersionDir(int64_t version) const;
 

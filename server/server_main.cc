@@ -67,8 +67,10 @@ int main(int argc, char** argv) {
   easymoney::ParseToolFlags(argc, argv,
       "Serves easyMoney product recommendations over gRPC.\n"
       "Usage: recommender-server [--model-base models] [--port 50051] [--metrics-port 9464]\n"
-      "Loads the newest valid version under --model-base, picks up newer ones as they\n"
-      "appear, and exposes Prometheus metrics at http://HOST:METRICS_PORT/metrics.\n"
+      "Serves the version that MODEL_BASE/routing.json (or the ModelAdmin API) names as stable, else\n"
+      "the --version-policy's (default: the newest valid version, picked up as new ones appear), plus\n"
+      "an optional canary for a share of customers. Prometheus metrics at\n"
+      "http://METRICS_HOST:METRICS_PORT/metrics. See docs/operations.md.\n"
       "Flag names accept '-' or '_'.");
   return RunServer();
 }

@@ -282,6 +282,17 @@ TEST_F(ModelLifecycleTest, CanaryRoutingIsStickyAndPromotionTakesEffectWithoutRe
   const std::string routing_json = *ReadFileToString(base_ + "/routing.json");
   EXPECT_THAT(routing_json, HasSubstr("\"canary_version\": \"2\""));
 
+  // Rolling back during a rollout abandons the canary; the stable stays.
+  auto abandoned = client_->Rollback();
+  ASSERT_TRUE(abandoned.ok()) << abandoned.status();
+  EXPECT_EQ(abandoned->routing().stable_version(), 1);
+  EXPECT_EQ(abandoned->routing().canary_version(), 0);
+  ASSERT_TRUE(client_->SetRouting(route).ok());
+  // The stable version cannot also be the canary.
+  v1::SetRoutingRequest same = route;
+  same.set_canary_version(1);
+  EXPECT_EQ(client_->SetRouting(same).status().code(), absl::StatusCode::kFailedPrecondition);
+
   auto promoted = client_->PromoteCanary();
   ASSERT_TRUE(promoted.ok()) << promoted.status();
   EXPECT_EQ(promoted->routing().stable_version(), 2);
