@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
 #include "core/model_directory.h"
 #include "core/npy.h"
@@ -168,15 +169,17 @@ void ModelManager::ReadRoutingFileIfChanged() {
     google::protobuf::util::JsonParseOptions parse_options;
     parse_options.ignore_unknown_fields = true;
     const auto status = google::protobuf::util::JsonStringToMessage(*json, &config, parse_options);
-    if (!status.ok() || config.canary_percent() < 0 || config.canary_percent() > 100) {
+    if (!status.ok() || config.canary_percent() < 0 || config.canary_percent() > 100 ||
+        config.shadow_percent() < 0 || config.shadow_percent() > 100) {
       std::fprintf(stderr, "model manager: ignoring malformed %s (keeping the current routing): %s\n", path.c_str(),
-                   status.ok() ? "canary_percent outside 0..100" : std::string(status.message()).c_str());
+                   status.ok() ? "a percent outside 0..100" : std::string(status.message()).c_str());
       return;
     }
   }
   // Routed versions must be loaded before they can serve.
   if (config.stable_version() > 0) EnsureLoaded(config.stable_version());
   if (config.canary_version() > 0) EnsureLoaded(config.canary_version());
+  if (config.shadow_version() > 0) EnsureLoaded(config.shadow_version());
   absl::MutexLock lock(&mu_);
   routing_ = config;
 }
@@ -246,6 +249,8 @@ void ModelManager::ReconcileLocked() {
   if (stable == 0) return;
   int64_t canary = routing_.canary_version();
   if (canary == stable || !loaded_.contains(canary)) canary = 0;
+  int64_t shadow = routing_.shadow_version();
+  if (shadow == stable || !loaded_.contains(shadow)) shadow = 0;
 
   auto next = std::make_shared<ServingSet>();
   next->stable = loaded_.at(stable).model;
@@ -253,9 +258,17 @@ void ModelManager::ReconcileLocked() {
     next->canary = loaded_.at(canary).model;
     next->canary_percent = routing_.canary_percent();
     next->salt = routing_.salt();
+    next->analysis = routing_.analysis();
+  }
+  if (shadow > 0) {
+    next->shadow = loaded_.at(shadow).model;
+    next->shadow_percent = routing_.shadow_percent();
+    next->salt = routing_.salt();
   }
   const bool changed = !current || current->stable != next->stable || current->canary != next->canary ||
-                       current->canary_percent != next->canary_percent || current->salt != next->salt;
+                       current->canary_percent != next->canary_percent || current->salt != next->salt ||
+                       current->shadow != next->shadow || current->shadow_percent != next->shadow_percent ||
+                       current->analysis.SerializeAsString() != next->analysis.SerializeAsString();
   if (changed) {
     if (current && current->stable->version() != stable) {
       std::erase(stable_history_, current->stable->version());
@@ -277,7 +290,7 @@ void ModelManager::ReconcileLocked() {
   const int64_t newest = loaded_.empty() ? 0 : loaded_.rbegin()->first;
   for (auto it = loaded_.begin(); it != loaded_.end();) {
     const int64_t v = it->first;
-    const bool keep = v == stable || v == canary || v == newest ||
+    const bool keep = v == stable || v == canary || v == shadow || v == newest ||
                       std::find(stable_history_.begin(), stable_history_.end(), v) != stable_history_.end();
     it = keep ? std::next(it) : loaded_.erase(it);
   }
@@ -301,13 +314,14 @@ absl::Status ModelManager::PersistRoutingLocked() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<RoutingState> ModelManager::SetRouting(int64_t stable_version, int64_t canary_version,
-                                                      double canary_percent, const std::string& salt) {
-  if (!(canary_percent >= 0 && canary_percent <= 100)) {
-    return absl::InvalidArgumentError(absl::StrCat("canary_percent ", canary_percent, " is outside 0..100"));
+absl::StatusOr<RoutingState> ModelManager::SetRouting(const RoutingChange& change) {
+  for (double percent : {change.canary_percent, change.shadow_percent}) {
+    if (!(percent >= 0 && percent <= 100)) {
+      return absl::InvalidArgumentError(absl::StrCat("percent ", percent, " is outside 0..100"));
+    }
   }
-  if (stable_version < -1 || canary_version < 0) {
-    return absl::InvalidArgumentError("stable_version must be >= -1 and canary_version >= 0");
+  if (change.stable_version < -1 || change.canary_version < 0 || change.shadow_version < 0) {
+    return absl::InvalidArgumentError("stable_version must be >= -1, canary_version and shadow_version >= 0");
   }
   auto check_loadable = [this](int64_t version) -> absl::Status {
     {
@@ -322,35 +336,53 @@ absl::StatusOr<RoutingState> ModelManager::SetRouting(int64_t stable_version, in
         absl::StrCat("version ", version, " cannot serve: ",
                      failed != failures_.end() ? failed->second.status.message() : "not found or incomplete"));
   };
-  if (stable_version > 0) {
-    if (auto status = check_loadable(stable_version); !status.ok()) return status;
-  }
-  if (canary_version > 0) {
-    if (auto status = check_loadable(canary_version); !status.ok()) return status;
+  for (int64_t version : {change.stable_version, change.canary_version, change.shadow_version}) {
+    if (version > 0) {
+      if (auto status = check_loadable(version); !status.ok()) return status;
+    }
   }
   absl::MutexLock lock(&mu_);
   const easymoney::model::v1::RoutingConfig before = routing_;
-  if (stable_version == -1) {
+  const auto current = Current();
+  if (change.stable_version == -1) {
     routing_.set_stable_version(0);
-  } else if (stable_version > 0) {
-    routing_.set_stable_version(stable_version);
-  } else if (const auto current = Current(); current && routing_.stable_version() == 0 && canary_version > 0) {
+  } else if (change.stable_version > 0) {
+    routing_.set_stable_version(change.stable_version);
+  } else if (current && routing_.stable_version() == 0 && change.canary_version > 0) {
     // Starting a rollout pins the stable so a newer version appearing
     // mid-rollout does not replace it unannounced.
     routing_.set_stable_version(current->stable->version());
   }
-  routing_.set_canary_version(canary_version);
-  routing_.set_canary_percent(canary_version > 0 ? canary_percent : 0);
-  if (!salt.empty()) routing_.set_salt(salt);
-  const auto current = Current();
+  routing_.set_canary_version(change.canary_version);
+  routing_.set_canary_percent(change.canary_version > 0 ? change.canary_percent : 0);
+  if (!change.salt.empty()) routing_.set_salt(change.salt);
+  routing_.set_shadow_version(change.shadow_version);
+  routing_.set_shadow_percent(change.shadow_version > 0 ? change.shadow_percent : 0);
+  *routing_.mutable_analysis() = change.analysis;
   const int64_t stable_after = routing_.stable_version() > 0 ? routing_.stable_version()
                                : current                      ? current->stable->version()
                                                               : 0;
-  if (canary_version > 0 && canary_version == stable_after) {
+  if (change.canary_version > 0 && change.canary_version == stable_after) {
     routing_ = before;
-    return absl::FailedPreconditionError(
-        absl::StrCat("version ", canary_version, " is the stable version; a canary must be another version"));
+    return absl::FailedPreconditionError(absl::StrCat("version ", change.canary_version,
+                                                      " is the stable version; a canary must be another version"));
   }
+  return ApplyRoutingLocked(before);
+}
+
+absl::StatusOr<RoutingState> ModelManager::AbandonCanary(int64_t canary_version, const std::string& reason) {
+  absl::MutexLock lock(&mu_);
+  const auto current = Current();
+  if (!current || !current->canary || current->canary->version() != canary_version) {
+    return absl::FailedPreconditionError(absl::StrCat("version ", canary_version, " is not the canary"));
+  }
+  const easymoney::model::v1::RoutingConfig before = routing_;
+  routing_.set_stable_version(current->stable->version());
+  routing_.set_canary_version(0);
+  routing_.set_canary_percent(0);
+  routing_.set_last_auto_rollback(absl::StrCat(
+      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()), ": canary ", canary_version,
+      " rolled back: ", reason));
   return ApplyRoutingLocked(before);
 }
 
@@ -407,6 +439,12 @@ RoutingState ModelManager::RoutingLocked() const {
   }
   state.salt = routing_.salt();
   state.previous_stable_version = stable_history_.empty() ? 0 : stable_history_.back();
+  if (current && current->shadow) {
+    state.shadow_version = current->shadow->version();
+    state.shadow_percent = current->shadow_percent;
+  }
+  state.analysis = routing_.analysis();
+  state.last_auto_rollback = routing_.last_auto_rollback();
   return state;
 }
 

@@ -30,6 +30,17 @@ struct ServingSet {
   std::shared_ptr<const Model> canary;  // Null when no rollout.
   double canary_percent = 0;
   std::string salt;
+  // Scored on a sample of requests for comparison only; null when none.
+  std::shared_ptr<const Model> shadow;
+  double shadow_percent = 0;
+  // Automatic canary analysis settings of the rollout.
+  easymoney::model::v1::CanaryAnalysis analysis;
+
+  // Whether `customer_id`'s request is also scored by the shadow version
+  // (a hash independent of the canary split).
+  bool Shadows(absl::string_view customer_id) const {
+    return shadow && RouteCustomer(customer_id, "shadow\x1f" + salt, shadow_percent) == Variant::kCanary;
+  }
 
   // The variant and model that answer `customer_id`.
   Variant RouteOf(absl::string_view customer_id) const {
@@ -45,6 +56,21 @@ struct RoutingState {
   double canary_percent = 0;
   std::string salt;
   int64_t previous_stable_version = 0;  // Where Rollback goes.
+  int64_t shadow_version = 0;
+  double shadow_percent = 0;
+  easymoney::model::v1::CanaryAnalysis analysis;
+  std::string last_auto_rollback;
+};
+
+// A routing change requested through the admin API.
+struct RoutingChange {
+  int64_t stable_version = 0;  // 0 keeps the current stable, -1 returns to the version policy.
+  int64_t canary_version = 0;  // 0 ends the rollout.
+  double canary_percent = 0;
+  std::string salt;            // Empty keeps the current salt.
+  int64_t shadow_version = 0;  // 0 ends shadowing.
+  double shadow_percent = 0;
+  easymoney::model::v1::CanaryAnalysis analysis;
 };
 
 struct VersionStatus {
@@ -119,13 +145,15 @@ class ModelManager {
   // Re-reads routing.json if it changed, loads new versions, republishes.
   void Rescan() ABSL_LOCKS_EXCLUDED(scan_mu_, mu_);
 
-  // Sets the routing and persists it to routing.json. stable_version 0
-  // keeps the current stable, -1 returns to the version policy;
-  // canary_version 0 ends the rollout; an empty salt keeps the current one.
+  // Sets the routing (see RoutingChange) and persists it to routing.json.
   // FAILED_PRECONDITION when a named version cannot be loaded and
-  // validated; INVALID_ARGUMENT for a percent outside 0..100.
-  absl::StatusOr<RoutingState> SetRouting(int64_t stable_version, int64_t canary_version, double canary_percent,
-                                          const std::string& salt) ABSL_LOCKS_EXCLUDED(mu_);
+  // validated or the canary is the stable version; INVALID_ARGUMENT for a
+  // percent outside 0..100.
+  absl::StatusOr<RoutingState> SetRouting(const RoutingChange& change) ABSL_LOCKS_EXCLUDED(mu_);
+  // Ends the rollout of `canary_version` (if it is still the canary) and
+  // records `reason` as last_auto_rollback. For automatic canary analysis.
+  absl::StatusOr<RoutingState> AbandonCanary(int64_t canary_version, const std::string& reason)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // The canary becomes the pinned stable; the rollout ends.
   // FAILED_PRECONDITION without a canary.
   absl::StatusOr<RoutingState> PromoteCanary() ABSL_LOCKS_EXCLUDED(mu_);

@@ -22,6 +22,16 @@ void FillRouting(const RoutingState& state, v1::Routing* routing) {
   routing->set_canary_percent(state.canary_percent);
   routing->set_salt(state.salt);
   routing->set_previous_stable_version(state.previous_stable_version);
+  routing->set_shadow_version(state.shadow_version);
+  routing->set_shadow_percent(state.shadow_percent);
+  v1::AutoRollback* automatic = routing->mutable_auto_rollback();
+  automatic->set_enabled(state.analysis.enabled());
+  automatic->set_window_seconds(state.analysis.window_seconds());
+  automatic->set_min_requests(state.analysis.min_requests());
+  automatic->set_max_error_ratio_increase(state.analysis.max_error_ratio_increase());
+  automatic->set_max_p99_ratio(state.analysis.max_p99_ratio());
+  automatic->set_p99_floor_seconds(state.analysis.p99_floor_seconds());
+  routing->set_last_auto_rollback(state.last_auto_rollback);
 }
 
 void FillVersions(const ModelManager& models, v1::ListVersionsResponse* response) {
@@ -81,8 +91,21 @@ grpc::ServerUnaryReactor* ModelAdminService::ListVersions(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* ModelAdminService::SetRouting(grpc::CallbackServerContext* context,
                                                         const v1::SetRoutingRequest* request,
                                                         v1::RoutingResponse* response) {
-  auto state = models_->SetRouting(request->stable_version(), request->canary_version(), request->canary_percent(),
-                                   request->salt());
+  RoutingChange change;
+  change.stable_version = request->stable_version();
+  change.canary_version = request->canary_version();
+  change.canary_percent = request->canary_percent();
+  change.salt = request->salt();
+  change.shadow_version = request->shadow_version();
+  change.shadow_percent = request->shadow_percent();
+  const v1::AutoRollback& automatic = request->auto_rollback();
+  change.analysis.set_enabled(automatic.enabled());
+  change.analysis.set_window_seconds(automatic.window_seconds());
+  change.analysis.set_min_requests(automatic.min_requests());
+  change.analysis.set_max_error_ratio_increase(automatic.max_error_ratio_increase());
+  change.analysis.set_max_p99_ratio(automatic.max_p99_ratio());
+  change.analysis.set_p99_floor_seconds(automatic.p99_floor_seconds());
+  auto state = models_->SetRouting(change);
   if (state.ok()) FillRouting(*state, response->mutable_routing());
   return Finish(context, audit_, "SetRouting", request->ShortDebugString(), state.status());
 }

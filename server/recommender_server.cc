@@ -1,6 +1,7 @@
 #include "server/recommender_server.h"
 
 #include <chrono>
+#include <cstdio>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -16,7 +17,7 @@ absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(con
   auto metrics = ServerMetrics::Create(options.metrics_address);
   if (!metrics.ok()) return metrics.status();
   server->metrics_ = *std::move(metrics);
-  server->service_ = std::make_unique<RecommenderService>(server->metrics_.get());
+  server->service_ = std::make_unique<RecommenderService>(server->metrics_.get(), &server->window_);
 
   auto audit = AuditLog::Open(options.audit_log_path);
   if (!audit.ok()) return audit.status();
@@ -51,10 +52,16 @@ absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(con
   // Not ready until a model is published (load balancers and Kubernetes
   // probes read this).
   server->grpc_server_->GetHealthCheckService()->SetServingStatus(server->models_->Current() != nullptr);
+  server->analysis_thread_ = std::thread([self] { self->AnalysisLoop(); });
   return server;
 }
 
 RecommenderServer::~RecommenderServer() {
+  {
+    absl::MutexLock lock(&analysis_mu_);
+    stopping_ = true;
+  }
+  if (analysis_thread_.joinable()) analysis_thread_.join();
   Shutdown(absl::ZeroDuration());
   // Stop the poller before the services it publishes to go away.
   models_.reset();
@@ -67,9 +74,41 @@ void RecommenderServer::OnPublish(const std::shared_ptr<const ServingSet>& servi
   if (serving->canary) {
     state->metrics[static_cast<int>(Variant::kCanary)] = metrics_->ForVersion(*serving->canary, Variant::kCanary);
   }
+  if (serving->shadow) state->shadow_metrics = metrics_->ForShadow(*serving->shadow);
+  // A new canary starts from an empty window: the previous rollout's
+  // traffic says nothing about it.
+  const int64_t canary = serving->canary ? serving->canary->version() : 0;
+  if (analysed_canary_.exchange(canary) != canary) window_.Reset();
   service_->Publish(std::move(state));
   metrics_->OnPublished(*serving->stable, serving->canary.get());
   if (grpc_server_ != nullptr) grpc_server_->GetHealthCheckService()->SetServingStatus(true);
+}
+
+void RecommenderServer::AnalysisLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&analysis_mu_);
+      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(analysis_mu_) { return stopping_; };
+      analysis_mu_.AwaitWithTimeout(absl::Condition(&stopping), absl::Seconds(1));
+      if (stopping_) return;
+    }
+    const std::shared_ptr<const ServingSet> serving = models_ ? models_->Current() : nullptr;
+    if (!serving || !serving->canary || !serving->analysis.enabled()) continue;
+    const absl::Duration window = AnalysisWindow(serving->analysis);
+    const absl::Time now = absl::Now();
+    const std::optional<std::string> reason =
+        CanaryVerdict(window_.Summarise(Variant::kStable, window, now), window_.Summarise(Variant::kCanary, window, now),
+                      serving->analysis);
+    if (!reason.has_value()) continue;
+    const int64_t canary = serving->canary->version();
+    absl::StatusOr<RoutingState> state = models_->AbandonCanary(canary, *reason);
+    audit_->Record("canary-analysis", "AutoRollback", absl::StrCat("canary ", canary, ": ", *reason), state.status());
+    if (state.ok()) {
+      metrics_->OnAutoRollback();
+      std::fprintf(stderr, "canary analysis: rolled back canary %lld: %s\n", static_cast<long long>(canary),
+                   reason->c_str());
+    }
+  }
 }
 
 void RecommenderServer::Wait() { grpc_server_->Wait(); }

@@ -1,15 +1,19 @@
 #ifndef EASYMONEY_SERVER_RECOMMENDER_SERVER_H_
 #define EASYMONEY_SERVER_RECOMMENDER_SERVER_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <grpcpp/server.h>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/model_manager.h"
+#include "absl/synchronization/mutex.h"
 #include "core/audit_log.h"
+#include "core/canary_analysis.h"
 #include "server/model_admin_service.h"
 #include "server/recommender_service.h"
 #include "server/server_metrics.h"
@@ -67,7 +71,15 @@ class RecommenderServer {
   RecommenderServer() = default;
   void OnPublish(const std::shared_ptr<const ServingSet>& serving);
 
+  // Runs automatic canary analysis once a second while a rollout has it on.
+  void AnalysisLoop();
+
   std::unique_ptr<ServerMetrics> metrics_;
+  WindowStats window_;
+  std::atomic<int64_t> analysed_canary_{0};  // Canary whose window window_ holds.
+  absl::Mutex analysis_mu_;
+  bool stopping_ ABSL_GUARDED_BY(analysis_mu_) = false;
+  std::thread analysis_thread_;
   std::unique_ptr<RecommenderService> service_;
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<ModelAdminService> admin_service_;

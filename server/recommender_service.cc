@@ -1,8 +1,12 @@
 #include "server/recommender_service.h"
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
+#include <string>
 #include <vector>
 
+#include "absl/time/clock.h"
 #include "core/recommender.h"
 #include "server/status_conversion.h"
 
@@ -21,8 +25,7 @@ v1::Strategy ToProto(Strategy strategy) {
   return v1::STRATEGY_UNSPECIFIED;
 }
 
-grpc::Status Answer(const Model& model, const VersionMetrics& metrics, const v1::RecommendProductsRequest& request,
-                    v1::RecommendProductsResponse* response) {
+RecommendationQuery QueryOf(const v1::RecommendProductsRequest& request) {
   RecommendationQuery query;
   query.customer_id = request.customer_id();
   query.num_results = request.num_results();
@@ -32,7 +35,41 @@ grpc::Status Answer(const Model& model, const VersionMetrics& metrics, const v1:
     held.reserve(static_cast<size_t>(request.current_holdings().product_ids_size()));
     for (const std::string& id : request.current_holdings().product_ids()) held.emplace_back(id);
   }
-  absl::StatusOr<Recommendation> result = Recommend(model, query);
+  return query;
+}
+
+bool IsServerError(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::UNKNOWN:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+    case grpc::StatusCode::INTERNAL:
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DATA_LOSS:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Scores the request with the shadow version and records how much of the
+// served answer it reproduces. Runs after the response is sent.
+void CompareWithShadow(const ServingState& state, const v1::RecommendProductsRequest& request,
+                       const std::vector<std::string>& served) {
+  absl::StatusOr<Recommendation> shadow = Recommend(*state.serving->shadow, QueryOf(request));
+  state.shadow_metrics->requests->Increment();
+  if (!shadow.ok() || served.empty()) return;
+  int common = 0;
+  for (const ScoredIndex& scored : shadow->products) {
+    const std::string& id = state.serving->shadow->product(scored.index).id();
+    common += std::find(served.begin(), served.end(), id) != served.end();
+  }
+  state.shadow_metrics->overlap->Observe(static_cast<double>(common) / static_cast<double>(served.size()));
+}
+
+grpc::Status Answer(const Model& model, const VersionMetrics& metrics, const v1::RecommendProductsRequest& request,
+                    v1::RecommendProductsResponse* response) {
+  absl::StatusOr<Recommendation> result = Recommend(model, QueryOf(request));
   if (!result.ok()) return ToGrpcStatus(result.status());
 
   response->set_model_version(model.version());
@@ -70,10 +107,23 @@ grpc::ServerUnaryReactor* RecommenderService::RecommendProducts(
       response->set_variant(variant == Variant::kCanary ? v1::VARIANT_CANARY : v1::VARIANT_STABLE);
     }
   }
-  metrics->RecordRequest(status.error_code(),
-                         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics->RecordRequest(status.error_code(), seconds);
+  if (state != nullptr && state->serving->canary && window_ != nullptr) {
+    window_->Record(state->serving->RouteOf(request->customer_id()), IsServerError(status.error_code()), seconds,
+                    absl::Now());
+  }
+  // Shadow scoring happens after the answer is sent, on copies: the request
+  // and response belong to gRPC once Finish is called.
+  std::optional<v1::RecommendProductsRequest> shadow_request;
+  std::vector<std::string> served;
+  if (status.ok() && state != nullptr && state->serving->Shadows(request->customer_id())) {
+    shadow_request = *request;
+    for (const auto& product : response->products()) served.push_back(product.product_id());
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(status);
+  if (shadow_request.has_value()) CompareWithShadow(*state, *shadow_request, served);
   return reactor;
 }
 

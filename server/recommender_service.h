@@ -4,6 +4,7 @@
 #include <atomic>
 #include <memory>
 
+#include "core/canary_analysis.h"
 #include "core/model_manager.h"
 #include "easymoney/recommender/v1/recommender.grpc.pb.h"
 #include "server/server_metrics.h"
@@ -15,6 +16,7 @@ namespace easymoney {
 struct ServingState {
   std::shared_ptr<const ServingSet> serving;
   std::array<std::shared_ptr<const VersionMetrics>, kNumVariants> metrics;  // Canary's null without a rollout.
+  std::shared_ptr<const ShadowMetrics> shadow_metrics;                       // Null without a shadow.
 };
 
 // The easymoney.recommender.v1.Recommender gRPC service: translates protos
@@ -25,7 +27,9 @@ struct ServingState {
 class RecommenderService final
     : public easymoney::recommender::v1::Recommender::CallbackService {
  public:
-  explicit RecommenderService(ServerMetrics* metrics) : metrics_(metrics) {}
+  // `window` (borrowed, may be null) receives per-variant request outcomes
+  // for automatic canary analysis while a canary serves.
+  RecommenderService(ServerMetrics* metrics, WindowStats* window) : metrics_(metrics), window_(window) {}
 
   // Makes `state` the one new requests use. Requests already running keep
   // the state they loaded.
@@ -40,6 +44,7 @@ class RecommenderService final
 
  private:
   ServerMetrics* const metrics_;
+  WindowStats* const window_;
   std::atomic<std::shared_ptr<const ServingState>> state_;
 };
 

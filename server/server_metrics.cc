@@ -76,6 +76,19 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(const std::
                                  .Help("Model versions refused by validation.")
                                  .Register(*metrics->registry_)
                                  .Add({});
+  metrics->auto_rollbacks_ = &prometheus::BuildCounter()
+                                  .Name("recommender_canary_auto_rollbacks_total")
+                                  .Help("Rollouts ended by automatic canary analysis.")
+                                  .Register(*metrics->registry_)
+                                  .Add({});
+  metrics->shadow_requests_ = &prometheus::BuildCounter()
+                                   .Name("recommender_shadow_requests_total")
+                                   .Help("Requests also scored by the shadow version, by shadow model version.")
+                                   .Register(*metrics->registry_);
+  metrics->shadow_overlap_ = &prometheus::BuildHistogram()
+                                  .Name("recommender_shadow_overlap_ratio")
+                                  .Help("Share of the served top-N that the shadow version's top-N also holds.")
+                                  .Register(*metrics->registry_);
   metrics->without_model_ = metrics->MakeHandles("none", "none", {});
   return metrics;
 }
@@ -120,5 +133,14 @@ void ServerMetrics::OnPublished(const Model& stable, const Model* canary) {
 }
 
 void ServerMetrics::OnModelLoadFailed() { load_failures_->Increment(); }
+
+std::shared_ptr<const ShadowMetrics> ServerMetrics::ForShadow(const Model& shadow) {
+  auto handles = std::make_shared<ShadowMetrics>();
+  const prometheus::Labels labels = {{"model_version", std::to_string(shadow.version())}};
+  handles->requests = &shadow_requests_->Add(labels);
+  handles->overlap = &shadow_overlap_->Add(
+      labels, prometheus::Histogram::BucketBoundaries{0.0, 0.2, 0.4, 0.6, 0.8, 0.999});
+  return handles;
+}
 
 }  // namespace easymoney

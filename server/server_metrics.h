@@ -37,6 +37,12 @@ struct VersionMetrics {
   void RecordRequest(grpc::StatusCode code, double seconds) const;
 };
 
+// Shadow-mode handles of one shadow version.
+struct ShadowMetrics {
+  prometheus::Counter* requests = nullptr;
+  prometheus::Histogram* overlap = nullptr;  // |shadow top-N ∩ served top-N| / |served top-N|.
+};
+
 // The server's Prometheus metrics and their HTTP exposer. Request metrics
 // carry model_version and variant labels so dashboards can compare a canary
 // with the stable version; requests answered before any version loaded
@@ -60,6 +66,8 @@ class ServerMetrics {
   // by variant) and to 0 for those that served before.
   void OnPublished(const Model& stable, const Model* canary) ABSL_LOCKS_EXCLUDED(mu_);
   void OnModelLoadFailed();
+  std::shared_ptr<const ShadowMetrics> ForShadow(const Model& shadow);
+  void OnAutoRollback() { auto_rollbacks_->Increment(); }
 
  private:
   ServerMetrics() = default;
@@ -76,6 +84,9 @@ class ServerMetrics {
   prometheus::Gauge* model_customers_ = nullptr;
   prometheus::Gauge* model_loaded_timestamp_ = nullptr;
   prometheus::Counter* load_failures_ = nullptr;
+  prometheus::Counter* auto_rollbacks_ = nullptr;
+  prometheus::Family<prometheus::Counter>* shadow_requests_ = nullptr;
+  prometheus::Family<prometheus::Histogram>* shadow_overlap_ = nullptr;
   VersionMetrics without_model_;
   absl::Mutex mu_;
   std::vector<prometheus::Gauge*> serving_info_ ABSL_GUARDED_BY(mu_);

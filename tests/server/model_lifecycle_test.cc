@@ -364,5 +364,100 @@ TEST_F(ModelLifecycleTest, AdminActionsAreWrittenToTheAuditLog) {
   EXPECT_THAT(audit, HasSubstr(R"("action":"PromoteCanary","detail":"","result":"FAILED_PRECONDITION")"));
 }
 
+TEST_F(ModelLifecycleTest, ShadowVersionIsScoredButNeverReturned) {
+  WriteValidVersion();
+  StartServer();
+  ASSERT_TRUE(AwaitStable(1));
+  WriteValidVersion();
+  ASSERT_TRUE(AwaitStable(2));
+  ASSERT_TRUE(client_->Rollback().ok());  // Stable 1; version 2 stays loaded.
+  v1::SetRoutingRequest route;
+  route.set_shadow_version(2);
+  route.set_shadow_percent(100);
+  auto routing = client_->SetRouting(route);
+  ASSERT_TRUE(routing.ok()) << routing.status();
+  EXPECT_EQ(routing->routing().shadow_version(), 2);
+  for (int i = 0; i < 20; ++i) {
+    auto response = Ask("10");
+    ASSERT_TRUE(response.ok());
+    EXPECT_EQ(response->model_version(), 1);
+    EXPECT_EQ(response->variant(), v1::VARIANT_STABLE);
+  }
+  // The comparison runs after each answer is sent; wait for the last one.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  std::string metrics;
+  while (absl::Now() < deadline) {
+    metrics = testing::HttpGet(server_->metrics_port(), "/metrics");
+    if (metrics.find("recommender_shadow_requests_total{model_version=\"2\"} 20") != std::string::npos) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_THAT(metrics, HasSubstr("recommender_shadow_requests_total{model_version=\"2\"} 20"));
+  // Versions 1 and 2 are the same model, so every shadow answer overlaps fully.
+  EXPECT_THAT(metrics, HasSubstr("recommender_shadow_overlap_ratio_sum{model_version=\"2\"} 20"));
+}
+
+// A valid version whose catalogue is so large that every answer costs
+// hundreds of microseconds: a canary that is plainly slower than stable.
+int64_t WriteSlowVersion(const std::string& base) {
+  testing::TestModel model = testing::MakeTestModel();
+  constexpr int kProducts = 300000;
+  constexpr int kFactors = 32;
+  model.manifest.clear_products();
+  model.manifest.set_num_products(kProducts);
+  model.manifest.set_num_factors(kFactors);
+  for (int p = 0; p < kProducts; ++p) model.manifest.add_products()->set_id(absl::StrCat("p", p));
+  model.arrays.product_factors = RowMajorMatrix::Random(kProducts, kFactors);
+  constexpr int kCustomers = 1000;
+  model.manifest.set_num_customers(kCustomers);
+  model.arrays.customer_ids.resize(kCustomers);
+  for (int c = 0; c < kCustomers; ++c) model.arrays.customer_ids[c] = 1000 + c;
+  model.arrays.customer_factors = RowMajorMatrix::Random(kCustomers, kFactors);
+  model.arrays.customer_clusters.assign(kCustomers, 0);
+  model.arrays.holdings_indptr.assign(kCustomers + 1, 0);
+  model.arrays.holdings_indices.clear();
+  model.arrays.singular_values = Eigen::VectorXf::LinSpaced(kFactors, kFactors, 1);
+  model.arrays.product_popularity.assign(kProducts, 0.5f);
+  auto version = WriteModelVersion(base, model.manifest, model.arrays);
+  EXPECT_TRUE(version.ok()) << version.status();
+  return version.ok() ? *version : 0;
+}
+
+TEST_F(ModelLifecycleTest, AutomaticCanaryAnalysisRollsBackASlowerCanary) {
+  WriteValidVersion();
+  StartServer();
+  ASSERT_TRUE(AwaitStable(1));
+  const int64_t slow = WriteSlowVersion(base_);
+  ASSERT_TRUE(AwaitStable(slow));
+  ASSERT_TRUE(client_->Rollback().ok());  // Stable 1 again; the slow version stays loaded.
+
+  v1::SetRoutingRequest route;
+  route.set_canary_version(slow);
+  route.set_canary_percent(50);
+  route.set_salt("auto");
+  route.mutable_auto_rollback()->set_enabled(true);
+  route.mutable_auto_rollback()->set_window_seconds(30);
+  route.mutable_auto_rollback()->set_min_requests(30);
+  route.mutable_auto_rollback()->set_p99_floor_seconds(50e-6);
+  ASSERT_TRUE(client_->SetRouting(route).ok());
+
+  // Traffic until the analysis ends the rollout (bounded).
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  int64_t canary = slow;
+  for (int i = 0; canary != 0 && absl::Now() < deadline; ++i) {
+    // Customers the slow version knows, so it scores its whole catalogue.
+    ASSERT_TRUE(Ask(std::to_string(1000 + i % 1000)).ok());
+    if (i % 50 == 0) canary = client_->ListVersions()->routing().canary_version();
+  }
+  auto routing = client_->ListVersions();
+  ASSERT_TRUE(routing.ok());
+  EXPECT_EQ(routing->routing().canary_version(), 0);
+  EXPECT_EQ(routing->routing().stable_version(), 1);
+  EXPECT_THAT(routing->routing().last_auto_rollback(), HasSubstr("canary p99"));
+  const std::string audit = *ReadFileToString(dir_ + "/audit.log");
+  EXPECT_THAT(audit, HasSubstr(R"("who":"canary-analysis","action":"AutoRollback")"));
+  EXPECT_THAT(testing::HttpGet(server_->metrics_port(), "/metrics"),
+              HasSubstr("recommender_canary_auto_rollbacks_total 1"));
+}
+
 }  // namespace
 }  // namespace easymoney

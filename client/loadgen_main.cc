@@ -1,0 +1,398 @@
+// recommender-loadgen: drives a recommender-server on loopback with
+// RecommendProducts calls and reports throughput, latency percentiles and
+// errors by gRPC code.
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/flags/flag.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "client/customer_sampler.h"
+#include "client/latency_recorder.h"
+#include "client/loopback_target.h"
+#include "core/npy.h"
+#include "core/tool_flags.h"
+#include "easymoney/recommender/v1/recommender.grpc.pb.h"
+
+ABSL_FLAG(std::string, target, "127.0.0.1:50051", "gRPC target; must be a loopback address (127.0.0.0/8, localhost, [::1]).");
+ABSL_FLAG(int, concurrency, 16, "Closed loop: requests kept in flight (each answer sends the next). Ignored with --rate.");
+ABSL_FLAG(double, rate, 0,
+          "Open loop: requests per second on a fixed schedule, whatever the server does; latency counts from the "
+          "scheduled send time, so queueing in the client shows. 0: closed loop.");
+ABSL_FLAG(int, max_outstanding, 10000,
+          "Open loop: cap on requests in flight; at the cap sending waits, and the wait counts as latency.");
+ABSL_FLAG(absl::Duration, duration, absl::Seconds(10),
+          "Stop sending after this long; 0: no time limit (then --requests is required).");
+ABSL_FLAG(int64_t, requests, 0, "Stop after sending this many requests; 0: no count limit.");
+ABSL_FLAG(std::string, customers_file, "",
+          "Customer ids: a text file with one id per line, or a model version directory (its customer_ids.npy).");
+ABSL_FLAG(std::string, id_range, "", "Customer ids: the inclusive range A:B, e.g. 15889:1553689.");
+ABSL_FLAG(double, zipf, 0, "Draw customers with a Zipf law of this exponent (e.g. 1.1); 0: uniformly.");
+ABSL_FLAG(int, n, 0, "num_results of each request (0: the server's default, 5).");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(5), "Deadline of each request.");
+ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(5), "How long to wait for the channel to connect first.");
+ABSL_FLAG(uint64_t, seed, 42, "Random seed of the customer draw.");
+ABSL_FLAG(bool, json, false, "Print the report as one JSON object on stdout.");
+ABSL_FLAG(bool, progress, true, "Print a progress line on stderr every second.");
+
+namespace {
+
+namespace v1 = easymoney::recommender::v1;
+using Clock = std::chrono::steady_clock;
+
+constexpr char kUsage[] =
+    "Sends RecommendProducts requests to a recommender-server on this machine and reports latency.\n"
+    "Usage:\n"
+    "  recommender-loadgen --id-range A:B | --customers-file FILE|VERSION_DIR\n"
+    "                      [--concurrency 16 | --rate R] [--duration 10s] [--requests N] [--zipf S]\n"
+    "                      [--target 127.0.0.1:50051] [--json]\n"
+    "Closed loop (default) keeps --concurrency requests in flight: it measures saturation throughput.\n"
+    "Open loop (--rate R) sends R requests/s on schedule and measures latency from the scheduled time,\n"
+    "so a stalled server shows as latency instead of as fewer requests. Latency percentiles count\n"
+    "successful requests; failures are counted by gRPC code. Exit status: 0 when the run completed\n"
+    "(whatever the errors), 1 when it could not start, 2 on a usage error.";
+
+struct Config {
+  double rate = 0;  // 0: closed loop.
+  int concurrency = 16;
+  int max_outstanding = 10000;
+  absl::Duration duration = absl::Seconds(10);
+  int64_t max_requests = 0;
+  int num_results = 0;
+  absl::Duration timeout = absl::Seconds(5);
+  uint64_t seed = 42;
+  bool progress = true;
+};
+
+// What a run measured.
+struct Report {
+  int64_t sent = 0;
+  int64_t ok = 0;
+  std::map<int, int64_t> errors_by_code;
+  double elapsed_seconds = 0;
+  easymoney::LatencyRecorder latencies;  // Successful requests only.
+};
+
+// Runs one load test against a stub. Completions arrive on gRPC's callback
+// threads; everything they touch is guarded by mu_. Run() once.
+class LoadGenerator {
+ public:
+  LoadGenerator(std::shared_ptr<grpc::Channel> channel, const easymoney::CustomerSampler& sampler, Config config)
+      : stub_(v1::Recommender::NewStub(channel)), sampler_(sampler), config_(config), random_(config.seed) {}
+
+  Report Run() {
+    start_ = Clock::now();
+    if (config_.duration > absl::ZeroDuration()) end_ = start_ + absl::ToChronoNanoseconds(config_.duration);
+    std::thread open_loop_sender;
+    if (config_.rate > 0) {
+      open_loop_sender = std::thread([this] { SendOnSchedule(); });
+    } else {
+      for (int i = 0; i < config_.concurrency; ++i) {
+        const Clock::time_point now = Clock::now();
+        const std::optional<int64_t> customer_id = ClaimSend(now);
+        if (!customer_id) break;
+        Send(*customer_id, now);
+      }
+    }
+    WaitUntilFinished();
+    if (open_loop_sender.joinable()) open_loop_sender.join();
+    absl::MutexLock lock(&mu_);
+    report_.elapsed_seconds = std::chrono::duration<double>(last_completion_ - start_).count();
+    return report_;
+  }
+
+ private:
+  struct Call {
+    grpc::ClientContext context;
+    v1::RecommendProductsRequest request;
+    v1::RecommendProductsResponse response;
+    // Latency counts from here: the scheduled time in open loop.
+    Clock::time_point scheduled;
+  };
+
+  // Reserves the next request if the run is not over and draws its
+  // customer; nullopt once the count or time limit is reached. In open loop
+  // it first waits while --max-outstanding requests are in flight.
+  std::optional<int64_t> ClaimSend(Clock::time_point scheduled) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    if (config_.rate > 0) mu_.Await(absl::Condition(this, &LoadGenerator::BelowOutstandingCap));
+    if (sending_done_) return std::nullopt;
+    if ((config_.max_requests > 0 && report_.sent >= config_.max_requests) || (end_ && scheduled >= *end_)) {
+      sending_done_ = true;
+      return std::nullopt;
+    }
+    ++report_.sent;
+    ++outstanding_;
+    return sampler_.Next(random_);
+  }
+
+  bool BelowOutstandingCap() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return outstanding_ < config_.max_outstanding;
+  }
+
+  void Send(int64_t customer_id, Clock::time_point scheduled) {
+    auto* call = new Call;
+    call->scheduled = scheduled;
+    call->context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(config_.timeout));
+    call->request.set_customer_id(absl::StrCat(customer_id));
+    call->request.set_num_results(config_.num_results);
+    stub_->async()->RecommendProducts(&call->context, &call->request, &call->response,
+                                      [this, call](grpc::Status status) { OnDone(call, status); });
+  }
+
+  // gRPC has released the call before it runs this, so the call can go.
+  void OnDone(Call* call, const grpc::Status& status) ABSL_LOCKS_EXCLUDED(mu_) {
+    const Clock::time_point now = Clock::now();
+    const absl::Duration latency = absl::FromChrono(now - call->scheduled);
+    delete call;
+    {
+      absl::MutexLock lock(&mu_);
+      if (status.ok()) {
+        ++report_.ok;
+        report_.latencies.Record(latency);
+      } else {
+        ++report_.errors_by_code[status.error_code()];
+      }
+      --outstanding_;
+      last_completion_ = now;
+    }
+    if (config_.rate > 0) return;
+    // Closed loop: each answer sends the next request.
+    if (const std::optional<int64_t> customer_id = ClaimSend(now)) Send(*customer_id, now);
+  }
+
+  // Open loop: request i is due at start + i / rate. A sender that falls
+  // behind (a slow wake-up, the outstanding cap) sends at once, late, and the
+  // lateness is part of the latency.
+  void SendOnSchedule() {
+    const double interval_nanoseconds = 1e9 / config_.rate;
+    for (int64_t i = 0;; ++i) {
+      const Clock::time_point scheduled =
+          start_ + std::chrono::nanoseconds(std::llround(static_cast<double>(i) * interval_nanoseconds));
+      if (Clock::now() < scheduled) std::this_thread::sleep_until(scheduled);
+      const std::optional<int64_t> customer_id = ClaimSend(scheduled);
+      if (!customer_id) break;
+      Send(*customer_id, scheduled);
+    }
+  }
+
+  bool Finished() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return sending_done_ && outstanding_ == 0; }
+
+  // Waits for the last answer (each call has a deadline, so this ends),
+  // printing a progress line every second.
+  void WaitUntilFinished() ABSL_LOCKS_EXCLUDED(mu_) {
+    const bool terminal = isatty(STDERR_FILENO) == 1;
+    int64_t previous_done = 0;
+    Clock::time_point previous_time = start_;
+    absl::MutexLock lock(&mu_);
+    while (!mu_.AwaitWithTimeout(absl::Condition(this, &LoadGenerator::Finished), absl::Seconds(1))) {
+      if (!config_.progress) continue;
+      const Clock::time_point now = Clock::now();
+      const int64_t done = report_.sent - outstanding_;
+      const double rate = static_cast<double>(done - previous_done) /
+                          std::max(1e-9, std::chrono::duration<double>(now - previous_time).count());
+      std::fprintf(stderr, "%sloadgen: %.0fs  sent %lld  done %lld  %.0f/s  errors %lld  in flight %lld%s",
+                   terminal ? "\r\033[K" : "", std::chrono::duration<double>(now - start_).count(),
+                   static_cast<long long>(report_.sent), static_cast<long long>(done), rate,
+                   static_cast<long long>(done - report_.ok), static_cast<long long>(outstanding_),
+                   terminal ? "" : "\n");
+      std::fflush(stderr);
+      previous_done = done;
+      previous_time = now;
+    }
+    if (config_.progress && terminal) std::fprintf(stderr, "\n");
+  }
+
+  const std::unique_ptr<v1::Recommender::Stub> stub_;
+  const easymoney::CustomerSampler& sampler_;
+  const Config config_;
+  Clock::time_point start_;
+  std::optional<Clock::time_point> end_;  // None: no time limit.
+
+  absl::Mutex mu_;
+  Report report_ ABSL_GUARDED_BY(mu_);
+  int64_t outstanding_ ABSL_GUARDED_BY(mu_) = 0;
+  bool sending_done_ ABSL_GUARDED_BY(mu_) = false;
+  Clock::time_point last_completion_ ABSL_GUARDED_BY(mu_);
+  std::mt19937_64 random_ ABSL_GUARDED_BY(mu_);
+};
+
+// Reads one id per line (blank lines and '#' comments skipped), or a model
+// version directory's customer_ids.npy.
+absl::StatusOr<std::vector<int64_t>> ReadCustomerIds(const std::string& path) {
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0) return absl::NotFoundError(absl::StrCat("--customers-file ", path, " does not exist"));
+  if (S_ISDIR(info.st_mode)) {
+    const std::string npy_path = path + "/customer_ids.npy";
+    if (stat(npy_path.c_str(), &info) != 0) {
+      return absl::NotFoundError(absl::StrCat("--customers-file: ", path,
+                                              " is a directory without customer_ids.npy; give a model version "
+                                              "directory such as models/3"));
+    }
+    auto ids = easymoney::ReadNpy<int64_t>(npy_path);
+    if (!ids.ok()) return ids.status();
+    if (ids->data.empty()) return absl::InvalidArgumentError(absl::StrCat(npy_path, " holds no customers"));
+    return std::move(ids->data);
+  }
+  std::ifstream file(path);
+  if (!file) return absl::NotFoundError(absl::StrCat("cannot open --customers-file ", path));
+  std::vector<int64_t> ids;
+  std::string line;
+  for (int line_number = 1; std::getline(file, line); ++line_number) {
+    const absl::string_view text = absl::StripAsciiWhitespace(line);
+    if (text.empty() || text[0] == '#') continue;
+    int64_t id = 0;
+    if (!absl::SimpleAtoi(text, &id)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", line_number, ": '", text, "' is not a customer id (one decimal id per line)"));
+    }
+    ids.push_back(id);
+  }
+  if (ids.empty()) return absl::InvalidArgumentError(absl::StrCat(path, " holds no customer ids"));
+  return ids;
+}
+
+absl::StatusOr<std::unique_ptr<easymoney::CustomerSampler>> MakeSampler() {
+  const std::string file = absl::GetFlag(FLAGS_customers_file);
+  const std::string range = absl::GetFlag(FLAGS_id_range);
+  if (file.empty() == range.empty()) {
+    return absl::InvalidArgumentError("give exactly one of --customers-file and --id-range");
+  }
+  easymoney::CustomerSampler::Options options;
+  options.zipf_exponent = absl::GetFlag(FLAGS_zipf);
+  if (!file.empty()) {
+    auto ids = ReadCustomerIds(file);
+    if (!ids.ok()) return ids.status();
+    options.customer_ids = *std::move(ids);
+  } else {
+    const std::vector<absl::string_view> bounds = absl::StrSplit(range, ':');
+    if (bounds.size() != 2 || !absl::SimpleAtoi(bounds[0], &options.first_id) ||
+        !absl::SimpleAtoi(bounds[1], &options.last_id)) {
+      return absl::InvalidArgumentError(absl::StrCat("--id-range must be A:B with integers A <= B, got '", range, "'"));
+    }
+  }
+  return easymoney::CustomerSampler::Create(std::move(options));
+}
+
+std::string CodeName(int code) {
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+}
+
+double Milliseconds(absl::Duration duration) { return absl::ToDoubleMilliseconds(duration); }
+
+void PrintReport(const Report& report, const Config& config, const std::string& target) {
+  const easymoney::LatencyRecorder& latencies = report.latencies;
+  const int64_t errors = report.sent - report.ok;
+  const double throughput = report.elapsed_seconds > 0 ? static_cast<double>(report.sent) / report.elapsed_seconds : 0;
+  if (absl::GetFlag(FLAGS_json)) {
+    std::string errors_json;
+    for (const auto& [code, count] : report.errors_by_code) {
+      absl::StrAppend(&errors_json, errors_json.empty() ? "" : ", ", "\"", CodeName(code), "\": ", count);
+    }
+    std::printf(
+        "{\"target\": \"%s\", \"mode\": \"%s\", \"concurrency\": %d, \"rate\": %.6g, \"elapsed_seconds\": %.6f, "
+        "\"requests\": %lld, \"ok\": %lld, \"errors\": %lld, \"errors_by_code\": {%s}, \"throughput_per_second\": "
+        "%.3f, \"latency_ms\": {\"p50\": %.4f, \"p90\": %.4f, \"p99\": %.4f, \"p999\": %.4f, \"max\": %.4f, "
+        "\"mean\": %.4f, \"min\": %.4f}}\n",
+        target.c_str(), config.rate > 0 ? "open" : "closed", config.rate > 0 ? 0 : config.concurrency, config.rate,
+        report.elapsed_seconds, static_cast<long long>(report.sent), static_cast<long long>(report.ok),
+        static_cast<long long>(errors), errors_json.c_str(), throughput, Milliseconds(latencies.Percentile(50)),
+        Milliseconds(latencies.Percentile(90)), Milliseconds(latencies.Percentile(99)),
+        Milliseconds(latencies.Percentile(99.9)), Milliseconds(latencies.max()), Milliseconds(latencies.mean()),
+        Milliseconds(latencies.min()));
+    return;
+  }
+  if (config.rate > 0) {
+    std::printf("%s: open loop at %.0f requests/s, %.2f s\n", target.c_str(), config.rate, report.elapsed_seconds);
+  } else {
+    std::printf("%s: closed loop, concurrency %d, %.2f s\n", target.c_str(), config.concurrency,
+                report.elapsed_seconds);
+  }
+  std::printf("requests    %lld (ok %lld, errors %lld)\n", static_cast<long long>(report.sent),
+              static_cast<long long>(report.ok), static_cast<long long>(errors));
+  std::printf("throughput  %.1f requests/s\n", throughput);
+  std::printf("latency ms  p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f  (mean %.3f, successful requests)\n",
+              Milliseconds(latencies.Percentile(50)), Milliseconds(latencies.Percentile(90)),
+              Milliseconds(latencies.Percentile(99)), Milliseconds(latencies.Percentile(99.9)),
+              Milliseconds(latencies.max()), Milliseconds(latencies.mean()));
+  for (const auto& [code, count] : report.errors_by_code) {
+    std::printf("errors      %s: %lld\n", CodeName(code).c_str(), static_cast<long long>(count));
+  }
+}
+
+int UsageError(absl::string_view message) {
+  std::fprintf(stderr, "recommender-loadgen: %s\n", std::string(message).c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args = easymoney::ParseToolFlags(argc, argv, kUsage);
+  if (!args.empty()) return UsageError(absl::StrCat("unexpected argument '", args[0], "'; see --help"));
+  const std::string target = absl::GetFlag(FLAGS_target);
+  if (absl::Status loopback = easymoney::CheckLoopbackTarget(target); !loopback.ok()) {
+    return UsageError(loopback.message());
+  }
+  Config config;
+  config.rate = absl::GetFlag(FLAGS_rate);
+  config.concurrency = absl::GetFlag(FLAGS_concurrency);
+  config.max_outstanding = absl::GetFlag(FLAGS_max_outstanding);
+  config.duration = absl::GetFlag(FLAGS_duration);
+  config.max_requests = absl::GetFlag(FLAGS_requests);
+  config.num_results = absl::GetFlag(FLAGS_n);
+  config.timeout = absl::GetFlag(FLAGS_timeout);
+  config.seed = absl::GetFlag(FLAGS_seed);
+  config.progress = absl::GetFlag(FLAGS_progress);
+  if (!std::isfinite(config.rate) || config.rate < 0) return UsageError("--rate must be >= 0 (0: closed loop)");
+  if (config.rate == 0 && config.concurrency < 1) return UsageError("--concurrency must be >= 1");
+  if (config.max_outstanding < 1) return UsageError("--max-outstanding must be >= 1");
+  if (config.duration < absl::ZeroDuration() || config.max_requests < 0) {
+    return UsageError("--duration and --requests must not be negative");
+  }
+  if (config.duration == absl::ZeroDuration() && config.max_requests == 0) {
+    return UsageError("the run must be bounded: give --duration > 0 and/or --requests > 0");
+  }
+  if (config.timeout <= absl::ZeroDuration()) return UsageError("--timeout must be > 0");
+
+  auto sampler = MakeSampler();
+  if (!sampler.ok()) return UsageError(sampler.status().message());
+
+  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  if (!channel->WaitForConnected(std::chrono::system_clock::now() +
+                                 absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_connect_timeout)))) {
+    std::fprintf(stderr, "recommender-loadgen: cannot connect to %s within %s\n", target.c_str(),
+                 absl::FormatDuration(absl::GetFlag(FLAGS_connect_timeout)).c_str());
+    return 1;
+  }
+  LoadGenerator generator(channel, **sampler, config);
+  const Report report = generator.Run();
+  PrintReport(report, config, target);
+  return 0;
+}
