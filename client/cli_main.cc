@@ -27,6 +27,14 @@ ABSL_FLAG(int64_t, stable, 0, "models route: stable version (0 keeps the current
 ABSL_FLAG(int64_t, canary, 0, "models route: canary version (0 ends the rollout).");
 ABSL_FLAG(double, percent, 0, "models route: share of customers routed to the canary, 0..100.");
 ABSL_FLAG(std::string, salt, "", "models route: rollout salt (empty keeps the current one).");
+ABSL_FLAG(int64_t, shadow, 0, "models route: shadow version, scored on --shadow-percent of requests, never returned.");
+ABSL_FLAG(double, shadow_percent, 0, "models route: share of requests also scored by the shadow version.");
+ABSL_FLAG(bool, auto_rollback, false, "models route: end the rollout automatically when the canary is worse.");
+ABSL_FLAG(int, window_seconds, 0, "models route --auto-rollback: analysis window (0: 60).");
+ABSL_FLAG(int64_t, min_requests, 0, "models route --auto-rollback: requests per variant before a verdict (0: 100).");
+ABSL_FLAG(double, max_error_increase, 0,
+          "models route --auto-rollback: tolerated server-error ratio increase, absolute (0: 0.01).");
+ABSL_FLAG(double, max_p99_ratio, 0, "models route --auto-rollback: tolerated canary/stable p99 ratio (0: 1.5).");
 ABSL_FLAG(std::string, operator_name, "", "models: your name for the audit log (sent as x-operator); default $USER.");
 
 namespace {
@@ -39,8 +47,10 @@ constexpr char kUsage[] =
     "  recommender-cli recommend --customer ID [-n 5] [--include-held] [--holdings a,b] [--json]\n"
     "                            [--target 127.0.0.1:50051]\n"
     "  recommender-cli health [--target 127.0.0.1:50051]\n"
+    "  recommender-cli info [--target 127.0.0.1:50051] [--json]   (serving versions, catalogue, evaluation)\n"
     "  recommender-cli models list|rescan|promote|rollback [--target ...] [--json]\n"
-    "  recommender-cli models route --canary V --percent P [--stable V] [--salt S]\n"
+    "  recommender-cli models route --canary V --percent P [--stable V] [--salt S] [--auto-rollback]\n"
+    "                               [--shadow V --shadow-percent P]\n"
     "Exit status: 0 on success, 1 when the server answers with an error (its gRPC status is\n"
     "printed on stderr), 2 on a usage error, 3 when health is not SERVING.";
 
@@ -100,6 +110,14 @@ void PrintRouting(const v1::Routing& routing) {
               routing.canary_percent(), routing.salt().c_str(),
               routing.previous_stable_version() > 0 ? std::to_string(routing.previous_stable_version()).c_str()
                                                     : "none");
+  if (routing.shadow_version() > 0) {
+    std::printf("shadow: version %lld on %.2f%% of requests\n", static_cast<long long>(routing.shadow_version()),
+                routing.shadow_percent());
+  }
+  if (routing.auto_rollback().enabled()) std::printf("automatic canary analysis: on\n");
+  if (!routing.last_auto_rollback().empty()) {
+    std::printf("last automatic rollback: %s\n", routing.last_auto_rollback().c_str());
+  }
 }
 
 int PrintVersions(const absl::StatusOr<v1::ListVersionsResponse>& response) {
@@ -143,6 +161,14 @@ int Models(const easymoney::RecommenderClient& client, const std::string& action
     request.set_canary_version(absl::GetFlag(FLAGS_canary));
     request.set_canary_percent(absl::GetFlag(FLAGS_percent));
     request.set_salt(absl::GetFlag(FLAGS_salt));
+    request.set_shadow_version(absl::GetFlag(FLAGS_shadow));
+    request.set_shadow_percent(absl::GetFlag(FLAGS_shadow_percent));
+    v1::AutoRollback* automatic = request.mutable_auto_rollback();
+    automatic->set_enabled(absl::GetFlag(FLAGS_auto_rollback));
+    automatic->set_window_seconds(absl::GetFlag(FLAGS_window_seconds));
+    automatic->set_min_requests(absl::GetFlag(FLAGS_min_requests));
+    automatic->set_max_error_ratio_increase(absl::GetFlag(FLAGS_max_error_increase));
+    automatic->set_max_p99_ratio(absl::GetFlag(FLAGS_max_p99_ratio));
     return PrintRoutingResponse(client.SetRouting(request));
   }
   std::fprintf(stderr, "unknown models action '%s'\n%s\n", action.c_str(), kUsage);
@@ -166,7 +192,7 @@ int Health(const easymoney::RecommenderClient& client) {
 int main(int argc, char** argv) {
   const std::vector<std::string> args = easymoney::ParseToolFlags(argc, argv, kUsage);
   const bool models = args.size() == 2 && args[0] == "models";
-  if (!models && (args.size() != 1 || (args[0] != "recommend" && args[0] != "health"))) {
+  if (!models && (args.size() != 1 || (args[0] != "recommend" && args[0] != "health" && args[0] != "info"))) {
     std::fprintf(stderr, "%s\n", kUsage);
     return 2;
   }
@@ -178,6 +204,12 @@ int main(int argc, char** argv) {
   if (!client.ok()) return Fail(client.status());
   if (models) return Models(**client, args[1]);
   if (args[0] == "health") return Health(**client);
+  if (args[0] == "info") {
+    auto info = (*client)->GetModelInfo();
+    if (!info.ok()) return Fail(info.status());
+    std::printf("%s\n", ToJson(*info).c_str());
+    return 0;
+  }
   if (absl::GetFlag(FLAGS_customer).empty()) {
     std::fprintf(stderr, "recommend needs --customer ID\n");
     return 2;

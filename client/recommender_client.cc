@@ -42,7 +42,8 @@ absl::StatusOr<easymoney::recommender::v1::RecommendProductsResponse> Recommende
 
 namespace {
 
-// One ModelAdmin call with the deadline and operator metadata applied.
+// One unary call with the deadline (and, for ModelAdmin, the operator
+// metadata) applied.
 template <typename Response, typename Request, typename Method>
 absl::StatusOr<Response> AdminCall(const RecommenderClient::Options& options, Method method, const Request& request) {
   grpc::ClientContext context;
@@ -55,6 +56,21 @@ absl::StatusOr<Response> AdminCall(const RecommenderClient::Options& options, Me
 }
 
 }  // namespace
+
+absl::StatusOr<easymoney::recommender::v1::RecommendProductsBatchResponse> RecommenderClient::RecommendBatch(
+    const easymoney::recommender::v1::RecommendProductsBatchRequest& request) const {
+  namespace v1 = easymoney::recommender::v1;
+  return AdminCall<v1::RecommendProductsBatchResponse>(
+      options_, [this](auto* c, const auto& q, auto* r) { return recommender_->RecommendProductsBatch(c, q, r); },
+      request);
+}
+
+absl::StatusOr<easymoney::recommender::v1::GetModelInfoResponse> RecommenderClient::GetModelInfo() const {
+  namespace v1 = easymoney::recommender::v1;
+  return AdminCall<v1::GetModelInfoResponse>(
+      options_, [this](auto* c, const auto& q, auto* r) { return recommender_->GetModelInfo(c, q, r); },
+      v1::GetModelInfoRequest());
+}
 
 absl::StatusOr<easymoney::recommender::v1::ListVersionsResponse> RecommenderClient::ListVersions() const {
   namespace v1 = easymoney::recommender::v1;

@@ -41,6 +41,10 @@ class RecommenderClient {
   absl::StatusOr<easymoney::recommender::v1::RecommendProductsResponse> Recommend(
       const easymoney::recommender::v1::RecommendProductsRequest& request) const;
 
+  absl::StatusOr<easymoney::recommender::v1::RecommendProductsBatchResponse> RecommendBatch(
+      const easymoney::recommender::v1::RecommendProductsBatchRequest& request) const;
+  absl::StatusOr<easymoney::recommender::v1::GetModelInfoResponse> GetModelInfo() const;
+
   // ModelAdmin calls.
   absl::StatusOr<easymoney::recommender::v1::ListVersionsResponse> ListVersions() const;
   absl::StatusOr<easymoney::recommender::v1::RoutingResponse> SetRouting(

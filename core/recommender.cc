@@ -88,9 +88,32 @@ absl::StatusOr<Recommendation> Recommend(const Model& model, const Recommendatio
       for (int32_t product : model.customer_holdings(*row)) excluded[product] = 1;
     }
   }
-  result.strategy =
-      ScoreProducts(model.arrays().product_factors, factors, model.arrays().product_popularity,
-                    model.popularity_weight(), scores);
+  // Fold-in: the caller knows holdings the model did not see. PureSVD's
+  // customer factors are the holdings row times V, so the same product
+  // gives factors for the holdings as they are now (recency weighting is
+  // not known at request time: every holding counts 1).
+  std::vector<float> folded;
+  if (query.current_holdings.has_value()) {
+    bool differs = !row.has_value();
+    if (row.has_value()) {
+      const std::span<const int32_t> snapshot = model.customer_holdings(*row);
+      int held = 0;
+      for (int p = 0; p < num_products; ++p) held += excluded[p];
+      differs = held != static_cast<int>(snapshot.size()) ||
+                std::any_of(snapshot.begin(), snapshot.end(), [&](int32_t p) { return excluded[p] == 0; });
+    }
+    if (differs) {
+      folded.assign(static_cast<size_t>(model.num_factors()), 0.0f);
+      Eigen::Map<Eigen::VectorXf> u(folded.data(), model.num_factors());
+      for (int p = 0; p < num_products; ++p) {
+        if (excluded[p] != 0) u += model.arrays().product_factors.row(p).transpose();
+      }
+      factors = folded;
+    }
+  }
+  result.strategy = ScoreProducts(model.arrays().product_factors, factors, model.arrays().product_popularity,
+                                  model.popularity_weight(), scores);
+  if (!folded.empty() && result.strategy == Strategy::kPersonalised) result.strategy = Strategy::kFoldIn;
   if (query.include_held) std::fill(excluded.begin(), excluded.end(), 0);
   for (int p = 0; p < num_products; ++p) {
     if (model.product(p).never_recommend()) excluded[p] = 1;

@@ -20,6 +20,8 @@ enum class Strategy {
   // The customer is unknown to the model, or held nothing when it was
   // trained: most popular products not held.
   kPopular,
+  // Factors folded in from the caller's current holdings.
+  kFoldIn,
 };
 
 struct RecommendationQuery {

@@ -21,6 +21,8 @@ v1::Strategy ToProto(Strategy strategy) {
       return v1::STRATEGY_PERSONALISED;
     case Strategy::kPopular:
       return v1::STRATEGY_POPULAR;
+    case Strategy::kFoldIn:
+      return v1::STRATEGY_FOLD_IN;
   }
   return v1::STRATEGY_UNSPECIFIED;
 }
@@ -86,7 +88,106 @@ grpc::Status Answer(const Model& model, const VersionMetrics& metrics, const v1:
   return grpc::Status::OK;
 }
 
+// A request whose deadline has passed or that was cancelled gets no work.
+std::optional<grpc::Status> Expired(grpc::CallbackServerContext* context) {
+  if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled");
+  if (context->deadline() < std::chrono::system_clock::now()) {
+    return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "the deadline passed before the request was served");
+  }
+  return std::nullopt;
+}
+
+void FillModelInfo(const Model& model, Variant variant, v1::ServingModelInfo* info) {
+  const auto& manifest = model.manifest();
+  info->set_version(model.version());
+  info->set_variant(variant == Variant::kCanary ? v1::VARIANT_CANARY : v1::VARIANT_STABLE);
+  info->set_created_at(manifest.created_at());
+  info->set_training_partition(manifest.training().partition());
+  info->set_num_customers(model.num_customers());
+  info->set_num_factors(model.num_factors());
+  info->set_num_clusters(manifest.num_clusters());
+  for (const auto& product : manifest.products()) {
+    v1::CatalogueProduct* out = info->add_products();
+    out->set_product_id(product.id());
+    out->set_display_name(product.name());
+    out->set_family(product.family());
+    out->set_never_recommend(product.never_recommend());
+  }
+  info->set_evaluation_protocol(manifest.evaluation().protocol());
+  for (const auto& method : manifest.evaluation().methods()) {
+    v1::MethodSummary* out = info->add_evaluation();
+    out->set_method(method.method());
+    out->set_k(method.k());
+    out->set_map(method.map());
+    out->set_map_relevant(method.map_relevant());
+    out->set_precision(method.precision());
+    out->set_recall(method.recall());
+    out->set_ndcg(method.ndcg());
+  }
+  info->set_selection(manifest.training().selection());
+}
+
 }  // namespace
+
+grpc::ServerUnaryReactor* RecommenderService::RecommendProductsBatch(grpc::CallbackServerContext* context,
+                                                                     const v1::RecommendProductsBatchRequest* request,
+                                                                     v1::RecommendProductsBatchResponse* response) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::shared_ptr<const ServingState> state = state_.load(std::memory_order_acquire);
+  grpc::Status status = grpc::Status::OK;
+  if (auto expired = Expired(context)) {
+    status = *expired;
+  } else if (state == nullptr) {
+    status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "no model version is loaded yet");
+  } else if (request->requests_size() > kMaxBatchSize) {
+    status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "requests has " + std::to_string(request->requests_size()) + " entries; at most " +
+                              std::to_string(kMaxBatchSize) + " per batch");
+  } else {
+    for (const v1::RecommendProductsRequest& item : request->requests()) {
+      // The caller gave up: stop working on the rest of the batch.
+      if (auto expired = Expired(context)) {
+        status = *expired;
+        break;
+      }
+      v1::BatchResult* result = response->add_results();
+      const Variant variant = state->serving->RouteOf(item.customer_id());
+      const grpc::Status item_status = Answer(state->serving->ModelFor(variant),
+                                              *state->metrics[static_cast<int>(variant)], item,
+                                              result->mutable_response());
+      if (item_status.ok()) {
+        result->mutable_response()->set_variant(variant == Variant::kCanary ? v1::VARIANT_CANARY
+                                                                            : v1::VARIANT_STABLE);
+      } else {
+        result->clear_response();
+        result->set_code(static_cast<int32_t>(item_status.error_code()));
+        result->set_message(item_status.error_message());
+      }
+    }
+  }
+  if (!status.ok()) response->Clear();
+  metrics_->RecordBatch(status.error_code(),
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* RecommenderService::GetModelInfo(grpc::CallbackServerContext* context,
+                                                           const v1::GetModelInfoRequest*,
+                                                           v1::GetModelInfoResponse* response) {
+  const std::shared_ptr<const ServingState> state = state_.load(std::memory_order_acquire);
+  grpc::Status status = grpc::Status::OK;
+  if (state == nullptr) {
+    status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "no model version is loaded yet");
+  } else {
+    FillModelInfo(*state->serving->stable, Variant::kStable, response->add_models());
+    if (state->serving->canary) FillModelInfo(*state->serving->canary, Variant::kCanary, response->add_models());
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
 
 grpc::ServerUnaryReactor* RecommenderService::RecommendProducts(
     grpc::CallbackServerContext* context, const v1::RecommendProductsRequest* request,
@@ -97,7 +198,9 @@ grpc::ServerUnaryReactor* RecommenderService::RecommendProducts(
   const std::shared_ptr<const ServingState> state = state_.load(std::memory_order_acquire);
   grpc::Status status;
   const VersionMetrics* metrics = &metrics_->without_model();
-  if (state == nullptr) {
+  if (auto expired = Expired(context)) {
+    status = *expired;
+  } else if (state == nullptr) {
     status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "no model version is loaded yet");
   } else {
     const Variant variant = state->serving->RouteOf(request->customer_id());

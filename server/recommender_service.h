@@ -13,6 +13,10 @@ namespace easymoney {
 
 // What serves and the metric handles of each variant, published together so
 // a request never pairs a model with another version's counters.
+// Largest RecommendProductsBatch accepted: a few hundred customers is a page
+// of lists or a campaign chunk, and bounds one call's work and memory.
+inline constexpr int kMaxBatchSize = 500;
+
 struct ServingState {
   std::shared_ptr<const ServingSet> serving;
   std::array<std::shared_ptr<const VersionMetrics>, kNumVariants> metrics;  // Canary's null without a rollout.
@@ -37,6 +41,13 @@ class RecommenderService final
     state_.store(std::move(state), std::memory_order_release);
   }
 
+  grpc::ServerUnaryReactor* RecommendProductsBatch(
+      grpc::CallbackServerContext* context,
+      const easymoney::recommender::v1::RecommendProductsBatchRequest* request,
+      easymoney::recommender::v1::RecommendProductsBatchResponse* response) override;
+  grpc::ServerUnaryReactor* GetModelInfo(grpc::CallbackServerContext* context,
+                                         const easymoney::recommender::v1::GetModelInfoRequest* request,
+                                         easymoney::recommender::v1::GetModelInfoResponse* response) override;
   grpc::ServerUnaryReactor* RecommendProducts(
       grpc::CallbackServerContext* context,
       const easymoney::recommender::v1::RecommendProductsRequest* request,

@@ -7,7 +7,7 @@
 namespace easymoney {
 namespace {
 
-constexpr char kMethod[] = "RecommendProducts";
+
 constexpr std::array<const char*, kNumGrpcCodes> kCodeNames = {
     "OK",       "CANCELLED",         "UNKNOWN",          "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
     "NOT_FOUND", "ALREADY_EXISTS",   "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
@@ -90,17 +90,19 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(const std::
                                   .Help("Share of the served top-N that the shadow version's top-N also holds.")
                                   .Register(*metrics->registry_);
   metrics->without_model_ = metrics->MakeHandles("none", "none", {});
+  // A batch may mix variants, so the call itself carries no version.
+  metrics->batch_ = metrics->MakeHandles("all", "all", {}, "RecommendProductsBatch");
   return metrics;
 }
 
 VersionMetrics ServerMetrics::MakeHandles(const std::string& version, const std::string& variant,
-                                          const std::vector<std::string>& products) {
+                                          const std::vector<std::string>& products, const char* method) {
   VersionMetrics handles;
-  handles.duration = &durations_->Add({{"method", kMethod}, {"model_version", version}, {"variant", variant}},
+  handles.duration = &durations_->Add({{"method", method}, {"model_version", version}, {"variant", variant}},
                                       LatencyBuckets());
   for (int c = 0; c < kNumGrpcCodes; ++c) {
     handles.requests[c] = &requests_->Add(
-        {{"method", kMethod}, {"code", kCodeNames[c]}, {"model_version", version}, {"variant", variant}});
+        {{"method", method}, {"code", kCodeNames[c]}, {"model_version", version}, {"variant", variant}});
   }
   for (const std::string& product : products) {
     handles.recommendations.push_back(
@@ -133,6 +135,8 @@ void ServerMetrics::OnPublished(const Model& stable, const Model* canary) {
 }
 
 void ServerMetrics::OnModelLoadFailed() { load_failures_->Increment(); }
+
+void ServerMetrics::RecordBatch(grpc::StatusCode code, double seconds) { batch_.RecordRequest(code, seconds); }
 
 std::shared_ptr<const ShadowMetrics> ServerMetrics::ForShadow(const Model& shadow) {
   auto handles = std::make_shared<ShadowMetrics>();

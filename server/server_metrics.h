@@ -68,11 +68,14 @@ class ServerMetrics {
   void OnModelLoadFailed();
   std::shared_ptr<const ShadowMetrics> ForShadow(const Model& shadow);
   void OnAutoRollback() { auto_rollbacks_->Increment(); }
+  // Counts one RecommendProductsBatch call (its items are counted as
+  // RecommendProducts recommendations under their versions).
+  void RecordBatch(grpc::StatusCode code, double seconds);
 
  private:
   ServerMetrics() = default;
   VersionMetrics MakeHandles(const std::string& version, const std::string& variant,
-                             const std::vector<std::string>& products);
+                             const std::vector<std::string>& products, const char* method = "RecommendProducts");
 
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<prometheus::Exposer> exposer_;
@@ -88,6 +91,7 @@ class ServerMetrics {
   prometheus::Family<prometheus::Counter>* shadow_requests_ = nullptr;
   prometheus::Family<prometheus::Histogram>* shadow_overlap_ = nullptr;
   VersionMetrics without_model_;
+  VersionMetrics batch_;
   absl::Mutex mu_;
   std::vector<prometheus::Gauge*> serving_info_ ABSL_GUARDED_BY(mu_);
 };

@@ -103,14 +103,17 @@ TEST(RecommenderTest, CurrentHoldingsReplaceTheModelSnapshot) {
   EXPECT_EQ(Indices(*result), (std::vector<int32_t>{kA, kB, kD}));
 }
 
-TEST(RecommenderTest, EmptyCurrentHoldingsExcludeNothing) {
+TEST(RecommenderTest, EmptyCurrentHoldingsExcludeNothingAndRankByPopularity) {
+  // Holding nothing now folds in to all-zero factors: popularity ranks
+  // (a=0.5, c=0.3, d=0.3, b=0.1) and nothing is excluded.
   const auto model = LoadTestModel();
   RecommendationQuery query;
   query.customer_id = "10";
   query.current_holdings = std::vector<absl::string_view>{};
   auto result = Recommend(*model, query);
   ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(Indices(*result), (std::vector<int32_t>{kC, kA, kB, kD}));
+  EXPECT_EQ(result->strategy, Strategy::kPopular);
+  EXPECT_EQ(Indices(*result), (std::vector<int32_t>{kA, kC, kD, kB}));
 }
 
 TEST(RecommenderTest, UnknownCustomerGetsMostPopularProducts) {
@@ -216,6 +219,74 @@ TEST(RecommenderTest, RefusesUnknownProductInCurrentHoldings) {
   EXPECT_THAT(error.message(), HasSubstr("current_holdings"));
   EXPECT_THAT(error.message(), HasSubstr("[1]"));
   EXPECT_THAT(error.message(), HasSubstr("'zz'"));
+}
+
+}  // namespace
+}  // namespace easymoney
+
+namespace easymoney {
+namespace {
+
+// Fold-in against a hand computation on the test model (factors in
+// tests/testing/test_model.h): folded factors = sum of the held products'
+// rows of product_factors.
+class FoldInTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto model = Model::FromArrays(1, testing::MakeTestModel().manifest, testing::MakeTestModel().arrays);
+    ASSERT_TRUE(model.ok()) << model.status();
+    model_ = *model;
+  }
+  absl::StatusOr<Recommendation> Ask(absl::string_view customer, std::vector<absl::string_view> held) {
+    RecommendationQuery query;
+    query.customer_id = customer;
+    query.num_results = 4;
+    query.current_holdings = std::move(held);
+    return Recommend(*model_, query);
+  }
+  std::shared_ptr<const Model> model_;
+};
+
+TEST_F(FoldInTest, KnownCustomerWithChangedHoldingsIsScoredFromTheNewHoldings) {
+  // Customer 10 held {a}; now holds {b}: u = V[b] = (0, 1), so a=0, c=1, d=0.
+  auto result = Ask("10", {"b"});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->strategy, Strategy::kFoldIn);
+  ASSERT_EQ(result->products.size(), 3u);
+  EXPECT_EQ(result->products[0].index, 2);  // c
+  EXPECT_FLOAT_EQ(result->products[0].score, 1.0f);
+  EXPECT_EQ(result->products[1].index, 0);  // a, tied with d at 0: lower index first
+  EXPECT_FLOAT_EQ(result->products[1].score, 0.0f);
+  EXPECT_EQ(result->products[2].index, 3);  // d
+  EXPECT_EQ(result->cluster_id, 0);         // Still the customer's cluster.
+}
+
+TEST_F(FoldInTest, UnchangedHoldingsKeepThePersonalisedFactors) {
+  auto result = Ask("10", {"a"});
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->strategy, Strategy::kPersonalised);
+  EXPECT_EQ(result->products[0].index, 2);  // c scores 3 with the stored factors (2, 1).
+  EXPECT_FLOAT_EQ(result->products[0].score, 3.0f);
+}
+
+TEST_F(FoldInTest, UnknownCustomerWithHoldingsIsFoldedIn) {
+  // u = V[a] + V[c] = (1,0) + (1,1) = (2,1): b=1, d=1; tie broken by index.
+  auto result = Ask("99", {"a", "c"});
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->strategy, Strategy::kFoldIn);
+  ASSERT_EQ(result->products.size(), 2u);
+  EXPECT_EQ(result->products[0].index, 1);
+  EXPECT_FLOAT_EQ(result->products[0].score, 1.0f);
+  EXPECT_EQ(result->products[1].index, 3);
+  EXPECT_FLOAT_EQ(result->products[1].score, 1.0f);
+  EXPECT_FALSE(result->cluster_id.has_value());
+}
+
+TEST_F(FoldInTest, HoldingNothingFallsBackToPopularity) {
+  auto result = Ask("10", {});
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->strategy, Strategy::kPopular);
+  EXPECT_EQ(result->products[0].index, 0);  // a, popularity 0.5
 }
 
 }  // namespace

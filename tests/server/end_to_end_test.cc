@@ -17,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/recommender_server.h"
+#include "server/recommender_service.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/test_model.h"
 
@@ -192,24 +193,93 @@ TEST_F(EndToEndTest, CurrentHoldingsReplaceTheModelSnapshot) {
   }
 }
 
-TEST_F(EndToEndTest, UnknownCustomerGetsMostPopularProductsNotHeld) {
-  auto request = Request(999999999, 3);
-  request.mutable_current_holdings()->add_product_ids("em_acount");
-  auto response = client_->Recommend(request);
+TEST_F(EndToEndTest, UnknownCustomerGetsMostPopularProducts) {
+  auto response = client_->Recommend(Request(999999999, 3));
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->strategy(), v1::STRATEGY_POPULAR);
   EXPECT_FALSE(response->has_cluster_id());
-  // Independently: the three most popular products other than em_acount.
+  // Independently: the three most popular recommendable products.
   const auto& popularity = model_->arrays().product_popularity;
-  std::vector<int> order(popularity.size());
-  std::iota(order.begin(), order.end(), 0);
+  std::vector<int> order;
+  for (int p = 0; p < model_->num_products(); ++p) {
+    if (!model_->product(p).never_recommend()) order.push_back(p);
+  }
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return popularity[a] > popularity[b]; });
-  order.erase(std::remove(order.begin(), order.end(), *model_->FindProduct("em_acount")), order.end());
   ASSERT_EQ(response->products_size(), 3);
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(response->products(i).product_id(), model_->product(order[i]).id());
     EXPECT_FLOAT_EQ(response->products(i).score(), popularity[order[i]]);
   }
+}
+
+TEST_F(EndToEndTest, CurrentHoldingsAreFoldedInWithThePureSvdFormula) {
+  // Unknown customer holding em_acount and debit_card: folded factors
+  // u = V[em_acount] + V[debit_card]; score_j = u . V[j] + w * popularity[j].
+  const std::vector<std::string> held = {"em_acount", "debit_card"};
+  auto request = Request(999999998, 4);
+  for (const std::string& id : held) request.mutable_current_holdings()->add_product_ids(id);
+  auto response = client_->Recommend(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->strategy(), v1::STRATEGY_FOLD_IN);
+  const auto& v = model_->arrays().product_factors;
+  Eigen::VectorXf u = Eigen::VectorXf::Zero(v.cols());
+  for (const std::string& id : held) u += v.row(*model_->FindProduct(id)).transpose();
+  std::vector<std::pair<float, int>> expected;
+  for (int p = 0; p < model_->num_products(); ++p) {
+    const std::string& id = model_->product(p).id();
+    if (model_->product(p).never_recommend() || std::find(held.begin(), held.end(), id) != held.end()) continue;
+    expected.emplace_back(-(v.row(p).dot(u) + model_->popularity_weight() * model_->arrays().product_popularity[p]),
+                          p);
+  }
+  std::sort(expected.begin(), expected.end());
+  ASSERT_EQ(response->products_size(), 4);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(response->products(i).product_id(), model_->product(expected[i].second).id());
+    EXPECT_NEAR(response->products(i).score(), -expected[i].first, 1e-5);
+  }
+}
+
+TEST_F(EndToEndTest, BatchAnswersEachCustomerAsTheSingleCallWithPerItemErrors) {
+  const int64_t known = CustomerHolding(1);
+  v1::RecommendProductsBatchRequest batch;
+  *batch.add_requests() = Request(known, 3);
+  *batch.add_requests() = Request(known, 99);  // Invalid: more than the catalogue.
+  *batch.add_requests() = Request(999999999, 2);
+  auto response = client_->RecommendBatch(batch);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->results_size(), 3);
+  auto single = client_->Recommend(Request(known, 3));
+  ASSERT_TRUE(single.ok());
+  EXPECT_EQ(response->results(0).code(), 0);
+  EXPECT_EQ(response->results(0).response().SerializeAsString(), single->SerializeAsString());
+  EXPECT_EQ(response->results(1).code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_THAT(response->results(1).message(), HasSubstr("num_results"));
+  EXPECT_FALSE(response->results(1).has_response());
+  EXPECT_EQ(response->results(2).code(), 0);
+  EXPECT_EQ(response->results(2).response().strategy(), v1::STRATEGY_POPULAR);
+
+  v1::RecommendProductsBatchRequest too_big;
+  for (int i = 0; i < kMaxBatchSize + 1; ++i) *too_big.add_requests() = Request(known, 1);
+  auto refused = client_->RecommendBatch(too_big);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("at most 500"));
+}
+
+TEST_F(EndToEndTest, ModelInfoDescribesTheServingVersion) {
+  auto info = client_->GetModelInfo();
+  ASSERT_TRUE(info.ok()) << info.status();
+  ASSERT_EQ(info->models_size(), 1);
+  const v1::ServingModelInfo& model = info->models(0);
+  EXPECT_EQ(model.version(), 1);
+  EXPECT_EQ(model.variant(), v1::VARIANT_STABLE);
+  EXPECT_EQ(model.num_customers(), model_->num_customers());
+  EXPECT_EQ(model.training_partition(), "2019-05-28");
+  ASSERT_EQ(model.products_size(), 15);
+  EXPECT_EQ(model.products(7).product_id(), "credit_card");
+  EXPECT_EQ(model.products(7).family(), "cards");
+  ASSERT_GE(model.evaluation_size(), 4);
+  EXPECT_EQ(model.evaluation(0).method(), "SVD model");
+  EXPECT_THAT(model.selection(), HasSubstr("rank="));
 }
 
 TEST_F(EndToEndTest, MalformedRequestsAreInvalidArgumentNamingTheField) {
