@@ -23,25 +23,28 @@ absl::StatusOr<int64_t> WriteBatchRecommendations(const Model& model, int num_re
   if (file == nullptr) {
     return absl::InternalError(absl::StrCat("cannot create ", partial, ": ", std::strerror(errno)));
   }
-  const int num_products = model.num_products();
-  std::vector<uint8_t> never(static_cast<size_t>(num_products), 0);
-  for (int p = 0; p < num_products; ++p) never[p] = model.product(p).never_recommend() ? 1 : 0;
-  std::vector<float> scores(static_cast<size_t>(num_products));
-  std::vector<uint8_t> excluded(static_cast<size_t>(num_products));
   std::string buffer = "customer_id,rank,product_id,score,strategy\n";
   int64_t rows = 0;
   bool write_failed = false;
   ProgressLine progress("batch recommendations (customers)", model.num_customers());
   for (int64_t row = 0; row < model.num_customers(); ++row) {
-    excluded = never;
-    for (int32_t p : model.customer_holdings(row)) excluded[p] = 1;
-    const Strategy strategy = ScoreProducts(model.arrays().product_factors, model.customer_factors(row),
-                                            model.arrays().product_popularity, model.popularity_weight(), scores);
-    const char* strategy_name = strategy == Strategy::kPersonalised ? "personalised" : "popular";
+    // Through Recommend itself, so the file holds exactly what the server
+    // would answer (exclusions, popularity prior, product rules).
+    const std::string customer_id = std::to_string(model.arrays().customer_ids[row]);
+    RecommendationQuery query;
+    query.customer_id = customer_id;
+    query.num_results = num_results;
+    absl::StatusOr<Recommendation> result = Recommend(model, query);
+    if (!result.ok()) {
+      std::fclose(file);
+      std::remove(partial.c_str());
+      return result.status();
+    }
+    const char* strategy_name = result->strategy == Strategy::kPersonalised ? "personalised" : "popular";
     int rank = 0;
-    for (const ScoredIndex& s : SelectTopN(scores, excluded, num_results)) {
-      absl::StrAppendFormat(&buffer, "%d,%d,%s,%.6g,%s\n", model.arrays().customer_ids[row], ++rank,
-                            model.product(s.index).id(), s.score, strategy_name);
+    for (const ScoredIndex& s : result->products) {
+      absl::StrAppendFormat(&buffer, "%s,%d,%s,%.6g,%s\n", customer_id, ++rank, model.product(s.index).id(), s.score,
+                            strategy_name);
       ++rows;
     }
     if (buffer.size() > (1 << 20)) {

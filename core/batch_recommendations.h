@@ -12,7 +12,8 @@ namespace easymoney {
 // Writes the top `num_results` products for every customer of `model` to a
 // CSV file `customer_id,rank,product_id,score,strategy` (rank 1 = best),
 // ranked exactly as the server would answer RecommendProducts with default
-// options (held products and never-recommended products excluded). For
+// options (held and never-recommended products excluded, product rules
+// applied; fewer than num_results rows when fewer products qualify). For
 // marketing campaigns. Progress on stderr. Returns the rows written.
 absl::StatusOr<int64_t> WriteBatchRecommendations(const Model& model, int num_results,
                                                   const std::string& path);

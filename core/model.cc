@@ -81,6 +81,14 @@ absl::Status ValidateManifest(const ModelManifest& manifest) {
                                                      ") needs a finite mean and impute_value and a positive stddev"));
     }
   }
+  for (int i = 0; i < manifest.rules().minimum_age_size(); ++i) {
+    const auto& rule = manifest.rules().minimum_age(i);
+    if (!seen.contains(rule.product_id()) || rule.age() < 0 || rule.age() > 130) {
+      return absl::InvalidArgumentError(absl::StrCat("manifest.json: rules.minimum_age[", i, "] names product '",
+                                                     rule.product_id(), "' and age ", rule.age(),
+                                                     "; the product must be in the catalogue and the age in 0..130"));
+    }
+  }
   if (!std::isfinite(manifest.training().popularity_weight()) || manifest.training().popularity_weight() < 0) {
     return absl::InvalidArgumentError(absl::StrCat("manifest.json: training.popularity_weight ",
                                                    manifest.training().popularity_weight(),
@@ -149,6 +157,17 @@ absl::Status ValidateArrays(const ModelManifest& manifest, const ModelArrays& ar
     }
   }
   if (auto s = CheckVectorSize(kProductPopularityFile, arrays.product_popularity, products); !s.ok()) return s;
+  if (!arrays.customer_ages.empty()) {
+    if (auto s = CheckVectorSize(kCustomerAgesFile, arrays.customer_ages, customers); !s.ok()) return s;
+    for (int32_t age : arrays.customer_ages) {
+      if (age < -1 || age > 130) {
+        return absl::InvalidArgumentError(absl::StrCat(kCustomerAgesFile, ": age ", age, " is outside -1..130"));
+      }
+    }
+  }
+  if (!arrays.customer_flags.empty()) {
+    if (auto s = CheckVectorSize(kCustomerFlagsFile, arrays.customer_flags, customers); !s.ok()) return s;
+  }
   for (float value : arrays.product_popularity) {
     if (!std::isfinite(value)) {
       return absl::InvalidArgumentError(absl::StrCat(kProductPopularityFile, ": contains NaN or Inf"));
@@ -201,13 +220,38 @@ absl::StatusOr<std::vector<T>> ToVector(absl::StatusOr<NpyArray<T>> array, absl:
   return std::move(array->data);
 }
 
+RowMajorMatrix ClusterMeanFactors(const ModelManifest& manifest, const ModelArrays& arrays) {
+  RowMajorMatrix means = RowMajorMatrix::Zero(manifest.num_clusters(), arrays.customer_factors.cols());
+  std::vector<int64_t> sizes(static_cast<size_t>(manifest.num_clusters()), 0);
+  for (size_t row = 0; row < arrays.customer_clusters.size(); ++row) {
+    means.row(arrays.customer_clusters[row]) += arrays.customer_factors.row(static_cast<Eigen::Index>(row));
+    ++sizes[arrays.customer_clusters[row]];
+  }
+  for (int c = 0; c < manifest.num_clusters(); ++c) {
+    if (sizes[c] > 0) means.row(c) /= static_cast<float>(sizes[c]);
+  }
+  return means;
+}
+
+std::vector<int32_t> MinimumAges(const ModelManifest& manifest) {
+  std::vector<int32_t> ages(static_cast<size_t>(manifest.products_size()), -1);
+  for (const auto& rule : manifest.rules().minimum_age()) {
+    for (int p = 0; p < manifest.products_size(); ++p) {
+      if (manifest.products(p).id() == rule.product_id()) ages[p] = std::max(ages[p], rule.age());
+    }
+  }
+  return ages;
+}
+
 }  // namespace
 
 Model::Model(int64_t version, ModelManifest manifest, ModelArrays arrays)
     : version_(version),
       manifest_(std::move(manifest)),
       arrays_(std::move(arrays)),
-      product_index_(IndexProducts(manifest_)) {}
+      product_index_(IndexProducts(manifest_)),
+      cluster_mean_factors_(ClusterMeanFactors(manifest_, arrays_)),
+      minimum_age_(MinimumAges(manifest_)) {}
 
 absl::StatusOr<std::shared_ptr<const Model>> Model::Load(const std::string& version_dir, int64_t version) {
   const std::filesystem::path dir(version_dir);
@@ -245,6 +289,18 @@ absl::StatusOr<std::shared_ptr<const Model>> Model::Load(const std::string& vers
   auto popularity = ToVector(ReadVerified<float>(dir, kProductPopularityFile, *manifest), kProductPopularityFile);
   if (!popularity.ok()) return popularity.status();
   arrays.product_popularity = std::move(*popularity);
+
+  // Optional files: read only when the manifest lists them.
+  if (manifest->files().contains(kCustomerAgesFile)) {
+    auto ages = ToVector(ReadVerified<int32_t>(dir, kCustomerAgesFile, *manifest), kCustomerAgesFile);
+    if (!ages.ok()) return ages.status();
+    arrays.customer_ages = std::move(*ages);
+  }
+  if (manifest->files().contains(kCustomerFlagsFile)) {
+    auto flags = ToVector(ReadVerified<uint8_t>(dir, kCustomerFlagsFile, *manifest), kCustomerFlagsFile);
+    if (!flags.ok()) return flags.status();
+    arrays.customer_flags = std::move(*flags);
+  }
 
   return FromArrays(version, *std::move(manifest), std::move(arrays));
 }

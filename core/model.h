@@ -38,6 +38,11 @@ struct ModelArrays {
   // the share of customers who acquired each product in the training month;
   // the interactions trainer the share of customers with an interaction.
   std::vector<float> product_popularity;  // products.
+  // Optional (empty when the version has no such file): age per customer,
+  // -1 when unknown, and flags per customer (bit 0: deceased). The product
+  // rules use them for customers who send no profile.
+  std::vector<int32_t> customer_ages;   // customers, or empty.
+  std::vector<uint8_t> customer_flags;  // customers, or empty.
 };
 
 // An immutable, validated model version in memory.
@@ -93,6 +98,21 @@ class Model {
                                      arrays_.holdings_indptr[row]));
   }
   int32_t customer_cluster(int64_t row) const { return arrays_.customer_clusters[row]; }
+  // Age and deceased flag of a customer, when the version stores them.
+  std::optional<int32_t> customer_age(int64_t row) const {
+    if (arrays_.customer_ages.empty() || arrays_.customer_ages[row] < 0) return std::nullopt;
+    return arrays_.customer_ages[row];
+  }
+  std::optional<bool> customer_deceased(int64_t row) const {
+    if (arrays_.customer_flags.empty()) return std::nullopt;
+    return (arrays_.customer_flags[row] & 1) != 0;
+  }
+  // Mean factor vector of each cluster's customers (cold start).
+  std::span<const float> cluster_mean_factors(int32_t cluster) const {
+    return {cluster_mean_factors_.row(cluster).data(), static_cast<size_t>(cluster_mean_factors_.cols())};
+  }
+  // Minimum age for each product (-1: none), from the manifest's rules.
+  int32_t minimum_age(int product) const { return minimum_age_[product]; }
   // Weight of the popularity prior in personalised scores (manifest
   // training.popularity_weight; see ScoreProducts).
   float popularity_weight() const { return static_cast<float>(manifest_.training().popularity_weight()); }
@@ -104,6 +124,8 @@ class Model {
   const easymoney::model::v1::ModelManifest manifest_;
   const ModelArrays arrays_;
   const absl::flat_hash_map<std::string, int32_t> product_index_;
+  const RowMajorMatrix cluster_mean_factors_;
+  const std::vector<int32_t> minimum_age_;
 };
 
 // The file names of a version directory.
@@ -117,6 +139,9 @@ inline constexpr char kCustomerClustersFile[] = "customer_clusters.npy";
 inline constexpr char kHoldingsIndptrFile[] = "holdings_indptr.npy";
 inline constexpr char kHoldingsIndicesFile[] = "holdings_indices.npy";
 inline constexpr char kProductPopularityFile[] = "product_popularity.npy";
+// Optional files.
+inline constexpr char kCustomerAgesFile[] = "customer_ages.npy";
+inline constexpr char kCustomerFlagsFile[] = "customer_flags.npy";
 
 // The format version this build reads and writes.
 inline constexpr int kModelFormatVersion = 1;

@@ -103,6 +103,12 @@ absl::StatusOr<int64_t> WriteModelVersion(const std::string& model_base,
   if (status.ok()) status = write_file(kHoldingsIndptrFile, vector_bytes(arrays.holdings_indptr));
   if (status.ok()) status = write_file(kHoldingsIndicesFile, vector_bytes(arrays.holdings_indices));
   if (status.ok()) status = write_file(kProductPopularityFile, vector_bytes(arrays.product_popularity));
+  if (status.ok() && !arrays.customer_ages.empty()) {
+    status = write_file(kCustomerAgesFile, vector_bytes(arrays.customer_ages));
+  }
+  if (status.ok() && !arrays.customer_flags.empty()) {
+    status = write_file(kCustomerFlagsFile, vector_bytes(arrays.customer_flags));
+  }
   // The manifest goes last: its presence is what marks the files complete.
   if (status.ok()) status = WriteStringToFile((staging / kManifestFile).string(), ManifestToJson(manifest));
   if (status.ok()) status = SyncDirectory(staging);

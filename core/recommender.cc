@@ -2,11 +2,17 @@
 #include "core/recommender.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
+#include "core/customer_features.h"
+#include "core/easymoney_schema.h"
+#include "core/kmeans.h"
 
 namespace easymoney {
 namespace {
@@ -26,6 +32,51 @@ absl::StatusOr<int64_t> ParseCustomerId(absl::string_view text) {
                      absl::CHexEscape(text), "'"));
   }
   return id;
+}
+
+// Validates a profile and converts it for the feature encoder.
+absl::StatusOr<CustomerProfile> ToCustomerProfile(const ProfileInput& input, int held) {
+  CustomerProfile profile;
+  if (input.age.has_value()) {
+    if (*input.age < 0 || *input.age > 130) {
+      return absl::InvalidArgumentError(absl::StrCat("profile.age ", *input.age, " is outside 0..130"));
+    }
+    profile.age = *input.age;
+  }
+  if (input.salary.has_value()) {
+    if (!(*input.salary >= 0) || !std::isfinite(*input.salary)) {
+      return absl::InvalidArgumentError(absl::StrCat("profile.salary ", *input.salary, " must be a non-negative number"));
+    }
+    profile.salary = *input.salary;
+  }
+  if (!input.gender.empty()) {
+    if (input.gender != "H" && input.gender != "V") {
+      return absl::InvalidArgumentError(absl::StrCat("profile.gender '", absl::CHexEscape(input.gender.substr(0, 16)),
+                                                     "' is not H or V"));
+    }
+    profile.gender = std::string(input.gender);
+  }
+  if (!input.segment.empty()) {
+    if (std::find(kSegments.begin(), kSegments.end(), input.segment) == kSegments.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("profile.segment '", absl::CHexEscape(input.segment.substr(0, 32)),
+                                                     "' is not one of 01 - TOP, 02 - PARTICULARES, 03 - UNIVERSITARIO"));
+    }
+    profile.segment = std::string(input.segment);
+  }
+  if (!input.entry_date.empty()) {
+    absl::CivilDay day;
+    if (!absl::ParseCivilTime(input.entry_date, &day) || absl::FormatCivilTime(day) != input.entry_date) {
+      return absl::InvalidArgumentError(absl::StrCat("profile.entry_date '", absl::CHexEscape(input.entry_date.substr(0, 16)),
+                                                     "' is not a valid YYYY-MM-DD date"));
+    }
+    const absl::CivilDay today = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
+    profile.tenure_months = std::max(0.0, static_cast<double>(today - day) / 30.4375);
+  }
+  if (!input.entry_channel.empty()) profile.entry_channel = std::string(input.entry_channel);
+  profile.active = input.active;
+  profile.num_products = held;
+  profile.recent_acquisitions = held;
+  return profile;
 }
 
 }  // namespace
@@ -111,12 +162,56 @@ absl::StatusOr<Recommendation> Recommend(const Model& model, const Recommendatio
       factors = folded;
     }
   }
+  // Cold start: an unknown customer whose holdings say nothing (none sent,
+  // or none held) but who sent a profile gets its nearest cluster's factors.
+  std::optional<CustomerProfile> profile;
+  if (query.profile.has_value()) {
+    int held = 0;
+    for (int p = 0; p < num_products; ++p) held += excluded[p];
+    auto converted = ToCustomerProfile(*query.profile, held);
+    if (!converted.ok()) return converted.status();
+    profile = *std::move(converted);
+  }
+  bool from_cluster = false;
+  const bool factors_empty =
+      factors.empty() || Eigen::Map<const Eigen::VectorXf>(factors.data(), static_cast<Eigen::Index>(factors.size()))
+                                 .squaredNorm() == 0;
+  if (!row.has_value() && factors_empty && profile.has_value() && model.manifest().features_size() > 0) {
+    std::vector<float> encoded(static_cast<size_t>(model.manifest().features_size()));
+    EncodeProfile(FeatureSpec(model.manifest().features().begin(), model.manifest().features().end()), *profile,
+                  encoded);
+    const int32_t cluster = NearestCentroid(model.arrays().cluster_centroids, encoded.data());
+    result.cluster_id = cluster;
+    factors = model.cluster_mean_factors(cluster);
+    from_cluster = true;
+  }
   result.strategy = ScoreProducts(model.arrays().product_factors, factors, model.arrays().product_popularity,
                                   model.popularity_weight(), scores);
-  if (!folded.empty() && result.strategy == Strategy::kPersonalised) result.strategy = Strategy::kFoldIn;
+  if (result.strategy == Strategy::kPersonalised) {
+    if (from_cluster) {
+      result.strategy = Strategy::kCluster;
+    } else if (!folded.empty()) {
+      result.strategy = Strategy::kFoldIn;
+    }
+  }
   if (query.include_held) std::fill(excluded.begin(), excluded.end(), 0);
+  // Product rules: what the request's profile says, else what the model
+  // stored about the customer.
+  std::optional<int> age = profile.has_value() && profile->age.has_value()
+                               ? std::optional<int>(static_cast<int>(*profile->age))
+                               : (row.has_value() ? model.customer_age(*row) : std::nullopt);
+  const bool deceased = query.profile.has_value() && query.profile->deceased.has_value()
+                            ? *query.profile->deceased
+                            : (row.has_value() && model.customer_deceased(*row).value_or(false));
+  if (deceased && model.manifest().rules().nothing_for_deceased()) {
+    result.products.clear();
+    return result;
+  }
   for (int p = 0; p < num_products; ++p) {
     if (model.product(p).never_recommend()) excluded[p] = 1;
+    // Customers of unknown age are not offered age-restricted products.
+    const int32_t minimum = model.minimum_age(p);
+    if (minimum >= 0 && (!age.has_value() || *age < minimum)) excluded[p] = 1;
   }
   result.products = SelectTopN(scores, excluded, num_results);
   return result;

@@ -22,6 +22,22 @@ enum class Strategy {
   kPopular,
   // Factors folded in from the caller's current holdings.
   kFoldIn,
+  // Cold start: the profile's nearest cluster's mean factors.
+  kCluster,
+};
+
+// A caller-supplied profile in easyMoney's codes (all optional; views are
+// borrowed for the call).
+struct ProfileInput {
+  std::optional<int> age;
+  absl::string_view gender;  // "H", "V" or empty.
+  std::optional<double> salary;
+  absl::string_view segment;  // kSegments or empty.
+  std::optional<int> region_code;
+  absl::string_view entry_channel;
+  absl::string_view entry_date;  // YYYY-MM-DD or empty.
+  std::optional<bool> active;
+  std::optional<bool> deceased;
 };
 
 struct RecommendationQuery {
@@ -33,6 +49,8 @@ struct RecommendationQuery {
   // The caller's real-time holdings; when set they replace the model's
   // snapshot for exclusion. Borrowed for the call.
   std::optional<std::vector<absl::string_view>> current_holdings;
+  // Cold start and product rules.
+  std::optional<ProfileInput> profile;
 };
 
 struct Recommendation {
@@ -62,7 +80,15 @@ Strategy ScoreProducts(const RowMajorMatrix& product_factors, std::span<const fl
 //
 // Errors (INVALID_ARGUMENT, message names the field): customer_id empty, not
 // decimal digits or too long; num_results negative or larger than the
-// catalogue; a current_holdings product id the catalogue does not know.
+// catalogue; a current_holdings product id the catalogue does not know; a
+// profile value that cannot be right (age outside 0..130, negative salary,
+// unknown segment or gender code, malformed entry_date).
+//
+// Order of strategies: the customer's own factors (personalised), factors
+// folded in from current holdings that differ from the snapshot (fold-in),
+// the nearest cluster's mean factors for an unknown customer with a profile
+// (cluster), else popularity. Product rules (manifest `rules`) then remove
+// products the customer may not be offered.
 absl::StatusOr<Recommendation> Recommend(const Model& model, const RecommendationQuery& query);
 
 }  // namespace easymoney

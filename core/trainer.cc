@@ -440,6 +440,14 @@ absl::StatusOr<TrainingSummary> TrainEasyMoneyModel(const TrainerOptions& option
   arrays.product_popularity = fit->popularity;
   arrays.cluster_centroids = clusters->kmeans.centroids;
   arrays.customer_clusters = clusters->kmeans.assignments;
+  // What the product rules need for customers who send no profile.
+  arrays.customer_ages.reserve(static_cast<size_t>(num_customers));
+  arrays.customer_flags.reserve(static_cast<size_t>(num_customers));
+  for (int64_t i = 0; i < num_customers; ++i) {
+    arrays.customer_ages.push_back(latest.profiles[i].age.has_value() ? static_cast<int32_t>(*latest.profiles[i].age)
+                                                                      : -1);
+    arrays.customer_flags.push_back(tables.at(newest, latest.table_rows[i]).deceased ? 1 : 0);
+  }
 
   // Cluster profiles for the report, in raw units.
   for (const auto& feature : clusters->spec) report.feature_names.push_back(feature.name());
@@ -480,6 +488,14 @@ absl::StatusOr<TrainingSummary> TrainEasyMoneyModel(const TrainerOptions& option
     product->set_never_recommend(((never_mask >> p) & 1u) != 0);
   }
   for (const auto& feature : clusters->spec) *manifest.add_features() = feature;
+  // easyMoney's eligibility rules: credit products and pension plans for
+  // adults only, nothing for deceased customers.
+  for (const char* product : {"loans", "mortgage", "credit_card", "pension_plan"}) {
+    auto* rule = manifest.mutable_rules()->add_minimum_age();
+    rule->set_product_id(product);
+    rule->set_age(18);
+  }
+  manifest.mutable_rules()->set_nothing_for_deceased(true);
   auto* training = manifest.mutable_training();
   training->set_num_factors(rank);
   training->set_num_clusters(num_clusters);

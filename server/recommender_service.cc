@@ -23,6 +23,8 @@ v1::Strategy ToProto(Strategy strategy) {
       return v1::STRATEGY_POPULAR;
     case Strategy::kFoldIn:
       return v1::STRATEGY_FOLD_IN;
+    case Strategy::kCluster:
+      return v1::STRATEGY_CLUSTER;
   }
   return v1::STRATEGY_UNSPECIFIED;
 }
@@ -36,6 +38,19 @@ RecommendationQuery QueryOf(const v1::RecommendProductsRequest& request) {
     auto& held = query.current_holdings.emplace();
     held.reserve(static_cast<size_t>(request.current_holdings().product_ids_size()));
     for (const std::string& id : request.current_holdings().product_ids()) held.emplace_back(id);
+  }
+  if (request.has_profile()) {
+    const v1::CustomerProfile& in = request.profile();
+    ProfileInput& profile = query.profile.emplace();
+    if (in.has_age()) profile.age = in.age();
+    profile.gender = in.gender();
+    if (in.has_salary()) profile.salary = in.salary();
+    profile.segment = in.segment();
+    if (in.has_region_code()) profile.region_code = in.region_code();
+    profile.entry_channel = in.entry_channel();
+    profile.entry_date = in.entry_date();
+    if (in.has_active()) profile.active = in.active();
+    if (in.has_deceased()) profile.deceased = in.deceased();
   }
   return query;
 }

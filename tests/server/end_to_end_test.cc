@@ -2,6 +2,7 @@
 // loopback) -> client library, CLI binary and a real /metrics scrape.
 
 #include <algorithm>
+#include <functional>
 #include <numeric>
 #include <sstream>
 #include <filesystem>
@@ -13,6 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/recommender_client.h"
+#include "absl/time/civil_time.h"
+#include "core/customer_features.h"
+#include "core/kmeans.h"
 #include "core/model_directory.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -109,6 +113,14 @@ class EndToEndTest : public ::testing::Test {
     return held;
   }
 
+  // Whether product p may be offered to a customer of `age` under the
+  // model's rules (unknown age: age-restricted products are not offered).
+  bool Eligible(int p, std::optional<int> age) const {
+    if (model_->product(p).never_recommend()) return false;
+    const int32_t minimum = model_->minimum_age(p);
+    return minimum < 0 || (age.has_value() && *age >= minimum);
+  }
+
   static v1::RecommendProductsRequest Request(int64_t customer_id, int num_results = 0) {
     v1::RecommendProductsRequest request;
     request.set_customer_id(std::to_string(customer_id));
@@ -153,16 +165,19 @@ TEST_F(EndToEndTest, KnownCustomerGetsPersonalisedScoresFromTheModelFactors) {
 TEST_F(EndToEndTest, ProductsAlreadyHeldAreExcludedUnlessAskedFor) {
   const int64_t customer = CustomerHolding(2);
   const std::set<std::string> held = HeldBy(customer);
-  int never_recommended = 0;
-  for (int p = 0; p < model_->num_products(); ++p) never_recommended += model_->product(p).never_recommend();
-  // Asking for the whole catalogue returns exactly the candidates: neither
-  // held nor marked never_recommend.
+  const std::optional<int> age = model_->customer_age(*model_->FindCustomer(customer));
+  int candidates = 0;
+  for (int p = 0; p < model_->num_products(); ++p) {
+    candidates += Eligible(p, age) && !held.contains(model_->product(p).id());
+  }
+  // Asking for the whole catalogue returns exactly the candidates: not held,
+  // not never_recommend, allowed by the product rules.
   auto excluded = client_->Recommend(Request(customer, 15));
   ASSERT_TRUE(excluded.ok()) << excluded.status();
-  EXPECT_EQ(excluded->products_size(), 15 - static_cast<int>(held.size()) - never_recommended);
+  EXPECT_EQ(excluded->products_size(), candidates);
   for (const auto& product : excluded->products()) {
     EXPECT_FALSE(held.contains(product.product_id()));
-    EXPECT_FALSE(model_->product(*model_->FindProduct(product.product_id())).never_recommend());
+    EXPECT_TRUE(Eligible(*model_->FindProduct(product.product_id()), age));
   }
 
   auto request = Request(customer, 15);
@@ -171,7 +186,11 @@ TEST_F(EndToEndTest, ProductsAlreadyHeldAreExcludedUnlessAskedFor) {
   ASSERT_TRUE(included.ok()) << included.status();
   std::set<std::string> returned;
   for (const auto& product : included->products()) returned.insert(product.product_id());
-  for (const std::string& id : held) EXPECT_TRUE(returned.contains(id)) << id;
+  for (const std::string& id : held) {
+    if (Eligible(*model_->FindProduct(id), age)) {
+      EXPECT_TRUE(returned.contains(id)) << id;
+    }
+  }
 }
 
 TEST_F(EndToEndTest, CurrentHoldingsReplaceTheModelSnapshot) {
@@ -186,8 +205,9 @@ TEST_F(EndToEndTest, CurrentHoldingsReplaceTheModelSnapshot) {
   for (const auto& product : response->products()) returned.insert(product.product_id());
   EXPECT_FALSE(returned.contains("credit_card"));
   EXPECT_FALSE(returned.contains("funds"));
+  const std::optional<int> age = model_->customer_age(*model_->FindCustomer(customer));
   for (const std::string& id : snapshot) {
-    if (id != "credit_card" && id != "funds") {
+    if (id != "credit_card" && id != "funds" && Eligible(*model_->FindProduct(id), age)) {
       EXPECT_TRUE(returned.contains(id)) << id;
     }
   }
@@ -202,7 +222,7 @@ TEST_F(EndToEndTest, UnknownCustomerGetsMostPopularProducts) {
   const auto& popularity = model_->arrays().product_popularity;
   std::vector<int> order;
   for (int p = 0; p < model_->num_products(); ++p) {
-    if (!model_->product(p).never_recommend()) order.push_back(p);
+    if (Eligible(p, std::nullopt)) order.push_back(p);
   }
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return popularity[a] > popularity[b]; });
   ASSERT_EQ(response->products_size(), 3);
@@ -227,7 +247,7 @@ TEST_F(EndToEndTest, CurrentHoldingsAreFoldedInWithThePureSvdFormula) {
   std::vector<std::pair<float, int>> expected;
   for (int p = 0; p < model_->num_products(); ++p) {
     const std::string& id = model_->product(p).id();
-    if (model_->product(p).never_recommend() || std::find(held.begin(), held.end(), id) != held.end()) continue;
+    if (!Eligible(p, std::nullopt) || std::find(held.begin(), held.end(), id) != held.end()) continue;
     expected.emplace_back(-(v.row(p).dot(u) + model_->popularity_weight() * model_->arrays().product_popularity[p]),
                           p);
   }
@@ -237,6 +257,83 @@ TEST_F(EndToEndTest, CurrentHoldingsAreFoldedInWithThePureSvdFormula) {
     EXPECT_EQ(response->products(i).product_id(), model_->product(expected[i].second).id());
     EXPECT_NEAR(response->products(i).score(), -expected[i].first, 1e-5);
   }
+}
+
+TEST_F(EndToEndTest, UnknownCustomerWithAProfileGetsItsNearestClustersRanking) {
+  auto request = Request(999999997, 3);
+  v1::CustomerProfile* profile = request.mutable_profile();
+  profile->set_age(21);
+  profile->set_segment("03 - UNIVERSITARIO");
+  profile->set_gender("V");
+  profile->set_entry_date("2019-05-01");
+  auto response = client_->Recommend(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->strategy(), v1::STRATEGY_CLUSTER);
+  // Independently: encode with the manifest's spec, nearest centroid.
+  CustomerProfile expected_profile;
+  expected_profile.age = 21;
+  expected_profile.segment = std::string("03 - UNIVERSITARIO");
+  expected_profile.gender = std::string("V");
+  expected_profile.tenure_months =
+      static_cast<double>(absl::ToCivilDay(absl::Now(), absl::UTCTimeZone()) - absl::CivilDay(2019, 5, 1)) / 30.4375;
+  const FeatureSpec spec(model_->manifest().features().begin(), model_->manifest().features().end());
+  std::vector<float> encoded(spec.size());
+  EncodeProfile(spec, expected_profile, encoded);
+  const int32_t cluster = NearestCentroid(model_->arrays().cluster_centroids, encoded.data());
+  ASSERT_TRUE(response->has_cluster_id());
+  EXPECT_EQ(response->cluster_id(), cluster);
+  // Scores are the cluster's mean factors times the product factors, plus the prior.
+  const auto mean = model_->cluster_mean_factors(cluster);
+  const Eigen::Map<const Eigen::VectorXf> u(mean.data(), static_cast<Eigen::Index>(mean.size()));
+  for (const auto& product : response->products()) {
+    const int p = *model_->FindProduct(product.product_id());
+    EXPECT_NEAR(product.score(),
+                model_->arrays().product_factors.row(p).dot(u) +
+                    model_->popularity_weight() * model_->arrays().product_popularity[p],
+                1e-5);
+    EXPECT_TRUE(Eligible(p, 21));
+  }
+}
+
+TEST_F(EndToEndTest, ImpossibleProfileValuesAreInvalidArgumentNamingTheField) {
+  const std::pair<std::function<void(v1::CustomerProfile*)>, std::string> cases[] = {
+      {[](v1::CustomerProfile* p) { p->set_age(-3); }, "profile.age"},
+      {[](v1::CustomerProfile* p) { p->set_segment("04 - VIP"); }, "profile.segment"},
+      {[](v1::CustomerProfile* p) { p->set_gender("X"); }, "profile.gender"},
+      {[](v1::CustomerProfile* p) { p->set_salary(-1); }, "profile.salary"},
+      {[](v1::CustomerProfile* p) { p->set_entry_date("2019-02-30"); }, "profile.entry_date"},
+  };
+  for (const auto& [mutate, field] : cases) {
+    auto request = Request(999999997, 3);
+    mutate(request.mutable_profile());
+    auto response = client_->Recommend(request);
+    EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument) << field;
+    EXPECT_THAT(response.status().message(), HasSubstr(field));
+  }
+}
+
+TEST_F(EndToEndTest, ProductRulesKeepAgeRestrictedProductsFromMinorsAndEverythingFromTheDeceased) {
+  auto minor = Request(999999996, 15);
+  minor.mutable_profile()->set_age(16);
+  auto answer = client_->Recommend(minor);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  for (const auto& product : answer->products()) {
+    EXPECT_TRUE(Eligible(*model_->FindProduct(product.product_id()), 16)) << product.product_id();
+  }
+  int restricted = 0;
+  for (int p = 0; p < model_->num_products(); ++p) restricted += model_->minimum_age(p) == 18;
+  EXPECT_EQ(restricted, 4);  // loans, mortgage, credit_card, pension_plan.
+  auto adult = minor;
+  adult.mutable_profile()->set_age(40);
+  auto adult_answer = client_->Recommend(adult);
+  ASSERT_TRUE(adult_answer.ok());
+  EXPECT_GT(adult_answer->products_size(), answer->products_size());
+
+  auto deceased = Request(CustomerHolding(1), 5);
+  deceased.mutable_profile()->set_deceased(true);
+  auto none = client_->Recommend(deceased);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(none->products_size(), 0);
 }
 
 TEST_F(EndToEndTest, BatchAnswersEachCustomerAsTheSingleCallWithPerItemErrors) {
