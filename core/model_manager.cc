@@ -1,6 +1,8 @@
 #include "core/model_manager.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -35,8 +37,10 @@ std::string Fingerprint(const std::string& dir, int64_t* total_bytes = nullptr) 
     struct stat info;
     if (stat(entry.path().c_str(), &info) != 0) continue;
     total += info.st_size;
-    entries.push_back(absl::StrCat(entry.path().filename().string(), ":", info.st_size, ":", info.st_mtim.tv_sec, ".",
-                                   info.st_mtim.tv_nsec));
+    // ctime too: a chmod that makes a file readable changes only that.
+    entries.push_back(absl::StrCat(entry.path().filename().string(), ":", info.st_ino, ":", info.st_size, ":",
+                                   info.st_mtim.tv_sec, ".", info.st_mtim.tv_nsec, ":", info.st_ctim.tv_sec, ".",
+                                   info.st_ctim.tv_nsec));
   }
   std::sort(entries.begin(), entries.end());
   for (const std::string& e : entries) absl::StrAppend(&fingerprint, e, ";");
@@ -76,10 +80,14 @@ absl::StatusOr<std::unique_ptr<ModelManager>> ModelManager::Create(Options optio
   std::unique_ptr<ModelManager> manager(new ModelManager(std::move(options)));
   manager->pinned_version_ = pinned;
   manager->Rescan();
-  if (manager->options_.poll_interval > absl::ZeroDuration()) {
-    manager->poller_ = std::thread([m = manager.get()] { m->PollLoop(); });
-  }
+  if (manager->options_.start_polling) manager->StartPolling();
   return manager;
+}
+
+void ModelManager::StartPolling() {
+  if (options_.poll_interval > absl::ZeroDuration() && !poller_.joinable()) {
+    poller_ = std::thread([this] { PollLoop(); });
+  }
 }
 
 ModelManager::~ModelManager() {
@@ -176,11 +184,22 @@ void ModelManager::ReadRoutingFileIfChanged() {
       return;
     }
   }
+  int64_t generation = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    generation = routing_generation_;
+  }
   // Routed versions must be loaded before they can serve.
   if (config.stable_version() > 0) EnsureLoaded(config.stable_version());
   if (config.canary_version() > 0) EnsureLoaded(config.canary_version());
   if (config.shadow_version() > 0) EnsureLoaded(config.shadow_version());
   absl::MutexLock lock(&mu_);
+  // An admin change committed while we read the file wins: it also wrote
+  // the file, which the next scan reads.
+  if (generation != routing_generation_) {
+    routing_file_stamp_.clear();
+    return;
+  }
   routing_ = config;
 }
 
@@ -238,14 +257,20 @@ void ModelManager::LoadRollbackTargets(const std::vector<int64_t>& versions) {
   }
 }
 
-void ModelManager::ReconcileLocked() {
-  const std::shared_ptr<const ServingSet> current = Current();
+int64_t ModelManager::StableTargetLocked() const {
   int64_t stable = routing_.stable_version();
   if (stable <= 0) stable = pinned_version_ > 0 ? pinned_version_ : (loaded_.empty() ? 0 : loaded_.rbegin()->first);
   if (!loaded_.contains(stable)) {
     // The routed or pinned version is not available: keep what serves.
+    const auto current = Current();
     stable = current ? current->stable->version() : 0;
   }
+  return stable;
+}
+
+void ModelManager::ReconcileLocked() {
+  const std::shared_ptr<const ServingSet> current = Current();
+  const int64_t stable = StableTargetLocked();
   if (stable == 0) return;
   int64_t canary = routing_.canary_version();
   if (canary == stable || !loaded_.contains(canary)) canary = 0;
@@ -264,6 +289,7 @@ void ModelManager::ReconcileLocked() {
     next->shadow = loaded_.at(shadow).model;
     next->shadow_percent = routing_.shadow_percent();
     next->salt = routing_.salt();
+    next->shadow_salt = "shadow\x1f" + routing_.salt();
   }
   const bool changed = !current || current->stable != next->stable || current->canary != next->canary ||
                        current->canary_percent != next->canary_percent || current->salt != next->salt ||
@@ -275,11 +301,13 @@ void ModelManager::ReconcileLocked() {
       stable_history_.push_back(current->stable->version());
     }
     std::erase(stable_history_, stable);
+    // The request path learns of the new set (on_publish) before Current()
+    // reports it, so whoever waits on Current() finds it serving.
+    if (options_.on_publish) options_.on_publish(next);
     serving_.store(next, std::memory_order_release);
     std::fprintf(stderr, "model manager: serving stable %lld%s\n", static_cast<long long>(stable),
                  canary > 0 ? absl::StrCat(", canary ", canary, " for ", next->canary_percent, "% of customers").c_str()
                             : "");
-    if (options_.on_publish) options_.on_publish(next);
   }
   // Keep what serves, the newest loaded version and the last
   // keep_previous stables; requests still holding an evicted version keep
@@ -307,17 +335,28 @@ absl::Status ModelManager::PersistRoutingLocked() {
   fs::create_directories(options_.model_base, error);
   const std::string path = (fs::path(options_.model_base) / kRoutingFile).string();
   const std::string temporary = path + ".tmp";
-  if (auto status = WriteStringToFile(temporary, json); !status.ok()) return status;
+  if (auto status = WriteStringToFile(temporary, json); !status.ok()) {
+    std::remove(temporary.c_str());
+    return status;
+  }
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    std::remove(temporary.c_str());
     return absl::InternalError(absl::StrCat("cannot rename ", temporary, " to ", path));
+  }
+  // The rename is durable only once the directory is synced.
+  const int dir_fd = open(options_.model_base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    fsync(dir_fd);
+    close(dir_fd);
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<RoutingState> ModelManager::SetRouting(const RoutingChange& change) {
-  for (double percent : {change.canary_percent, change.shadow_percent}) {
+  for (const auto& [name, percent] : {std::pair<const char*, double>{"canary_percent", change.canary_percent},
+                                      std::pair<const char*, double>{"shadow_percent", change.shadow_percent}}) {
     if (!(percent >= 0 && percent <= 100)) {
-      return absl::InvalidArgumentError(absl::StrCat("percent ", percent, " is outside 0..100"));
+      return absl::InvalidArgumentError(absl::StrCat(name, " ", percent, " is outside 0..100"));
     }
   }
   if (change.stable_version < -1 || change.canary_version < 0 || change.shadow_version < 0) {
@@ -342,6 +381,13 @@ absl::StatusOr<RoutingState> ModelManager::SetRouting(const RoutingChange& chang
     }
   }
   absl::MutexLock lock(&mu_);
+  // The poll thread may have evicted a version between the check above and
+  // this lock.
+  for (int64_t version : {change.stable_version, change.canary_version, change.shadow_version}) {
+    if (version > 0 && !loaded_.contains(version)) {
+      return absl::AbortedError(absl::StrCat("version ", version, " was unloaded concurrently; retry"));
+    }
+  }
   const easymoney::model::v1::RoutingConfig before = routing_;
   const auto current = Current();
   if (change.stable_version == -1) {
@@ -359,9 +405,7 @@ absl::StatusOr<RoutingState> ModelManager::SetRouting(const RoutingChange& chang
   routing_.set_shadow_version(change.shadow_version);
   routing_.set_shadow_percent(change.shadow_version > 0 ? change.shadow_percent : 0);
   *routing_.mutable_analysis() = change.analysis;
-  const int64_t stable_after = routing_.stable_version() > 0 ? routing_.stable_version()
-                               : current                      ? current->stable->version()
-                                                              : 0;
+  const int64_t stable_after = StableTargetLocked();
   if (change.canary_version > 0 && change.canary_version == stable_after) {
     routing_ = before;
     return absl::FailedPreconditionError(absl::StrCat("version ", change.canary_version,
@@ -393,6 +437,7 @@ absl::StatusOr<RoutingState> ModelManager::ApplyRoutingLocked(const easymoney::m
     routing_ = before;
     return status;
   }
+  ++routing_generation_;
   ReconcileLocked();
   return RoutingLocked();
 }

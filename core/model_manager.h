@@ -39,8 +39,11 @@ struct ServingSet {
   // Whether `customer_id`'s request is also scored by the shadow version
   // (a hash independent of the canary split).
   bool Shadows(absl::string_view customer_id) const {
-    return shadow && RouteCustomer(customer_id, "shadow\x1f" + salt, shadow_percent) == Variant::kCanary;
+    return shadow && RouteCustomer(customer_id, shadow_salt, shadow_percent) == Variant::kCanary;
   }
+  // The salt of the shadow sample, derived from `salt` once at publish so
+  // the request path builds no string.
+  std::string shadow_salt;
 
   // The variant and model that answer `customer_id`.
   Variant RouteOf(absl::string_view customer_id) const {
@@ -124,8 +127,14 @@ class ModelManager {
     int keep_previous = 1;
     // Recommend() calls run on a new version before it may serve.
     int warmup_queries = 16;
-    // Called after each publish (on the thread that published).
+    // Called for each new ServingSet just before Current() returns it, on
+    // the thread that publishes, with the manager's lock held: it must not
+    // call back into the manager. Also called from Create for the first
+    // version, before Create returns.
     std::function<void(const std::shared_ptr<const ServingSet>&)> on_publish;
+    // Start the poll thread in Create; false leaves it to StartPolling(),
+    // for owners that must finish building before publications arrive.
+    bool start_polling = true;
     // Called when a version is refused, with the reason.
     std::function<void(int64_t version, const absl::Status&)> on_failure;
   };
@@ -141,6 +150,9 @@ class ModelManager {
 
   // What serves now, or null while nothing is loaded. One atomic load.
   std::shared_ptr<const ServingSet> Current() const { return serving_.load(std::memory_order_acquire); }
+
+  // Starts the poll thread (once) when poll_interval is positive.
+  void StartPolling();
 
   // Re-reads routing.json if it changed, loads new versions, republishes.
   void Rescan() ABSL_LOCKS_EXCLUDED(scan_mu_, mu_);
@@ -191,6 +203,8 @@ class ModelManager {
   // Decides stable and canary from routing, policy and what is loaded,
   // publishes if anything changed, and evicts versions no longer kept.
   void ReconcileLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The version that should be stable now (0: none).
+  int64_t StableTargetLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status PersistRoutingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Persists routing_ and publishes it; on a write error restores `before`.
   absl::StatusOr<RoutingState> ApplyRoutingLocked(const easymoney::model::v1::RoutingConfig& before)
@@ -214,6 +228,9 @@ class ModelManager {
   std::map<int64_t, int64_t> known_versions_ ABSL_GUARDED_BY(mu_);  // On disk at the last scan -> size.
   easymoney::model::v1::RoutingConfig routing_ ABSL_GUARDED_BY(mu_);
   std::vector<int64_t> stable_history_ ABSL_GUARDED_BY(mu_);  // Oldest first.
+  // Bumped by every admin routing change, so a routing.json read that
+  // raced with one is discarded instead of undoing it.
+  int64_t routing_generation_ ABSL_GUARDED_BY(mu_) = 0;
   std::atomic<int64_t> loading_{0};  // Version being loaded, for ListVersions.
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread poller_;

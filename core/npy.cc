@@ -296,8 +296,12 @@ absl::Status WriteStringToFile(const std::string& path, absl::string_view conten
     }
     done += static_cast<size_t>(wrote);
   }
-  if (fsync(fd) != 0 || close(fd) != 0) {
-    return absl::InternalError(absl::StrCat("fsync/close of ", path, " failed: ", std::strerror(errno)));
+  const bool synced = fsync(fd) == 0;
+  const int sync_error = errno;
+  const bool closed = close(fd) == 0;
+  if (!synced || !closed) {
+    return absl::InternalError(
+        absl::StrCat(synced ? "close" : "fsync", " of ", path, " failed: ", std::strerror(synced ? errno : sync_error)));
   }
   return absl::OkStatus();
 }

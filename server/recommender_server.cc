@@ -31,6 +31,9 @@ absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(con
   manager_options.poll_interval = options.poll_interval;
   manager_options.version_policy = options.version_policy;
   manager_options.keep_previous = options.keep_previous;
+  // Publications from the poll thread touch grpc_server_: start polling
+  // only once the server is fully built.
+  manager_options.start_polling = false;
   RecommenderServer* self = server.get();
   manager_options.on_publish = [self](const std::shared_ptr<const ServingSet>& serving) { self->OnPublish(serving); };
   manager_options.on_failure = [self](int64_t, const absl::Status&) { self->metrics_->OnModelLoadFailed(); };
@@ -53,6 +56,7 @@ absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(con
   // probes read this).
   server->grpc_server_->GetHealthCheckService()->SetServingStatus(server->models_->Current() != nullptr);
   server->analysis_thread_ = std::thread([self] { self->AnalysisLoop(); });
+  server->models_->StartPolling();
   return server;
 }
 

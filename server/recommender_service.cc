@@ -213,12 +213,13 @@ grpc::ServerUnaryReactor* RecommenderService::RecommendProducts(
   const std::shared_ptr<const ServingState> state = state_.load(std::memory_order_acquire);
   grpc::Status status;
   const VersionMetrics* metrics = &metrics_->without_model();
+  Variant variant = Variant::kStable;
   if (auto expired = Expired(context)) {
     status = *expired;
   } else if (state == nullptr) {
     status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "no model version is loaded yet");
   } else {
-    const Variant variant = state->serving->RouteOf(request->customer_id());
+    variant = state->serving->RouteOf(request->customer_id());
     metrics = state->metrics[static_cast<int>(variant)].get();
     status = Answer(state->serving->ModelFor(variant), *metrics, *request, response);
     if (status.ok()) {
@@ -228,7 +229,7 @@ grpc::ServerUnaryReactor* RecommenderService::RecommendProducts(
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics->RecordRequest(status.error_code(), seconds);
   if (state != nullptr && state->serving->canary && window_ != nullptr) {
-    window_->Record(state->serving->RouteOf(request->customer_id()), IsServerError(status.error_code()), seconds,
+    window_->Record(variant, IsServerError(status.error_code()), seconds,
                     absl::Now());
   }
   // Shadow scoring happens after the answer is sent, on copies: the request

@@ -145,8 +145,10 @@ TEST(ModelTest, RefusesMissingArrayFile) {
   const std::string dir = WriteVersion(MakeTestModel());
   std::filesystem::remove(dir + "/" + kHoldingsIndicesFile);
   const absl::Status error = LoadError(dir);
-  EXPECT_FALSE(error.ok());
+  // DATA_LOSS, not NOT_FOUND: the manager would retry a NOT_FOUND forever.
+  EXPECT_EQ(error.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(error.message(), HasSubstr(kHoldingsIndicesFile));
+  EXPECT_THAT(error.message(), HasSubstr("listed in the manifest but missing"));
 }
 
 TEST(ModelTest, MissingManifestIsNotFound) {
