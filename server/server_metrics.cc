@@ -112,12 +112,31 @@ VersionMetrics ServerMetrics::MakeHandles(const std::string& version, const std:
 }
 
 std::shared_ptr<const VersionMetrics> ServerMetrics::ForVersion(const Model& model, Variant variant) {
+  const std::pair<int64_t, int> key(model.version(), static_cast<int>(variant));
+  absl::MutexLock lock(&mu_);
+  if (auto live = live_[key].lock()) return live;
   std::vector<std::string> products;
   for (int p = 0; p < model.num_products(); ++p) products.push_back(model.product(p).id());
-  // Family::Add returns the existing series for known labels, so a version
-  // published twice shares its counters.
-  return std::make_shared<const VersionMetrics>(
-      MakeHandles(std::to_string(model.version()), VariantLabel(variant), products));
+  auto* handles = new VersionMetrics(MakeHandles(std::to_string(model.version()), VariantLabel(variant), products));
+  std::shared_ptr<const VersionMetrics> shared(handles, [this, key](const VersionMetrics* released) {
+    absl::MutexLock lock(&mu_);
+    // A publication between the last release and this lock made new handles
+    // for the same series: they stay.
+    const auto it = live_.find(key);
+    if (it != live_.end() && it->second.expired()) {
+      RemoveSeries(*released);
+      live_.erase(it);
+    }
+    delete released;
+  });
+  live_[key] = shared;
+  return shared;
+}
+
+void ServerMetrics::RemoveSeries(const VersionMetrics& handles) {
+  durations_->Remove(handles.duration);
+  for (prometheus::Counter* counter : handles.requests) requests_->Remove(counter);
+  for (prometheus::Counter* counter : handles.recommendations) recommendations_->Remove(counter);
 }
 
 void ServerMetrics::OnPublished(const Model& stable, const Model* canary) {

@@ -4,6 +4,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -57,8 +58,11 @@ class ServerMetrics {
 
   int port() const { return port_; }
 
-  // Handles for `model` answering as `variant`.
-  std::shared_ptr<const VersionMetrics> ForVersion(const Model& model, Variant variant);
+  // Handles for `model` answering as `variant`, shared while any published
+  // state holds them. When the last holder lets go (the version no longer
+  // serves and its last request finished), its series are removed from
+  // /metrics, so retraining often does not grow the exposition forever.
+  std::shared_ptr<const VersionMetrics> ForVersion(const Model& model, Variant variant) ABSL_LOCKS_EXCLUDED(mu_);
   // Handles for requests that found no model.
   const VersionMetrics& without_model() const { return without_model_; }
 
@@ -94,6 +98,10 @@ class ServerMetrics {
   VersionMetrics batch_;
   absl::Mutex mu_;
   std::vector<prometheus::Gauge*> serving_info_ ABSL_GUARDED_BY(mu_);
+  // Live handles by (version, variant), so a version published again shares
+  // its series and series are removed only when nobody holds them.
+  std::map<std::pair<int64_t, int>, std::weak_ptr<const VersionMetrics>> live_ ABSL_GUARDED_BY(mu_);
+  void RemoveSeries(const VersionMetrics& handles) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 };
 
 }  // namespace easymoney

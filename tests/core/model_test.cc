@@ -277,5 +277,90 @@ TEST(ModelTest, RefusesNonPositiveVersion) {
   EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(ModelTest, RefusesMinimumAgeRuleForAProductNotInTheCatalogue) {
+  TestModel model = MakeTestModel();
+  auto* rule = model.manifest.mutable_rules()->add_minimum_age();
+  rule->set_product_id("zz");
+  rule->set_age(18);
+  auto loaded = Model::FromArrays(1, model.manifest, model.arrays);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(loaded.status().message(), HasSubstr("rules.minimum_age[0] names product 'zz'"));
+}
+
+TEST(ModelTest, RefusesMinimumAgeOutsideZeroTo130) {
+  TestModel model = MakeTestModel();
+  auto* adults = model.manifest.mutable_rules()->add_minimum_age();
+  adults->set_product_id("a");
+  adults->set_age(18);
+  auto* rule = model.manifest.mutable_rules()->add_minimum_age();
+  rule->set_product_id("c");
+  rule->set_age(200);
+  auto loaded = Model::FromArrays(1, model.manifest, model.arrays);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(loaded.status().message(), HasSubstr("rules.minimum_age[1] names product 'c' and age 200"));
+}
+
+TEST(ModelTest, MinimumAgeRulesAreIndexedByProduct) {
+  TestModel model = MakeTestModel();
+  auto* rule = model.manifest.mutable_rules()->add_minimum_age();
+  rule->set_product_id("c");
+  rule->set_age(18);
+  auto loaded = Model::FromArrays(1, model.manifest, model.arrays);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ((*loaded)->minimum_age(0), -1);
+  EXPECT_EQ((*loaded)->minimum_age(2), 18);
+}
+
+TEST(ModelTest, ClusterMeanFactorsAreTheMeansOfEachClustersCustomers) {
+  auto model = Model::FromArrays(1, MakeTestModel().manifest, MakeTestModel().arrays);
+  ASSERT_TRUE(model.ok()) << model.status();
+  // Cluster 0: customer 10 (2, 1). Cluster 1: customers 20 (0, 3) and 30 (1, 1).
+  EXPECT_THAT((*model)->cluster_mean_factors(0), ::testing::ElementsAre(2.0f, 1.0f));
+  EXPECT_THAT((*model)->cluster_mean_factors(1), ::testing::ElementsAre(0.5f, 2.0f));
+}
+
+TEST(ModelTest, LoadReadsOptionalAgesAndFlagsWhenWritten) {
+  TestModel written = MakeTestModel();
+  written.arrays.customer_ages = {16, -1, 70};
+  written.arrays.customer_flags = {0, 1, 0};
+  const std::string dir = WriteVersion(written);
+  auto model = Model::Load(dir, 1);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_TRUE((*model)->manifest().files().contains(kCustomerAgesFile));
+  EXPECT_TRUE((*model)->manifest().files().contains(kCustomerFlagsFile));
+  EXPECT_THAT((*model)->customer_age(0), Optional(16));
+  EXPECT_EQ((*model)->customer_age(1), std::nullopt);
+  EXPECT_THAT((*model)->customer_deceased(1), Optional(true));
+  EXPECT_THAT((*model)->customer_deceased(0), Optional(false));
+}
+
+TEST(ModelTest, VersionWithoutOptionalFilesHasNoAgesOrFlags) {
+  const std::string dir = WriteVersion(MakeTestModel());
+  EXPECT_FALSE(std::filesystem::exists(dir + "/" + kCustomerAgesFile));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/" + kCustomerFlagsFile));
+  auto model = Model::Load(dir, 1);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ((*model)->customer_age(0), std::nullopt);
+  EXPECT_EQ((*model)->customer_deceased(0), std::nullopt);
+}
+
+TEST(ModelTest, RefusesStoredAgeOutsideMinusOneTo130) {
+  TestModel model = MakeTestModel();
+  model.arrays.customer_ages = {16, -2, 70};
+  auto loaded = Model::FromArrays(1, model.manifest, model.arrays);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_THAT(loaded.status().message(), HasSubstr(kCustomerAgesFile));
+}
+
+TEST(ModelTest, RefusesFlagsOfTheWrongLength) {
+  TestModel model = MakeTestModel();
+  model.arrays.customer_flags = {0, 1};
+  auto loaded = Model::FromArrays(1, model.manifest, model.arrays);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_THAT(loaded.status().message(), HasSubstr(kCustomerFlagsFile));
+}
+
 }  // namespace
 }  // namespace easymoney

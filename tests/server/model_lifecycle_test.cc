@@ -364,6 +364,25 @@ TEST_F(ModelLifecycleTest, AdminActionsAreWrittenToTheAuditLog) {
   EXPECT_THAT(audit, HasSubstr(R"("action":"PromoteCanary","detail":"","result":"FAILED_PRECONDITION")"));
 }
 
+TEST_F(ModelLifecycleTest, SeriesOfAVersionThatNoLongerServesAreRemovedFromMetrics) {
+  WriteValidVersion();
+  StartServer();
+  ASSERT_TRUE(AwaitStable(1));
+  ASSERT_TRUE(Ask("10").ok());
+  EXPECT_THAT(testing::HttpGet(server_->metrics_port(), "/metrics"), HasSubstr("model_version=\"1\""));
+  WriteValidVersion();
+  ASSERT_TRUE(AwaitStable(2));
+  ASSERT_TRUE(Ask("10").ok());
+  const std::string metrics = testing::HttpGet(server_->metrics_port(), "/metrics");
+  EXPECT_THAT(metrics, HasSubstr("model_version=\"2\""));
+  EXPECT_THAT(metrics, ::testing::Not(HasSubstr("model_version=\"1\"")));
+  // Rolled back to, version 1 gets its series again.
+  ASSERT_TRUE(client_->Rollback().ok());
+  ASSERT_TRUE(Ask("10").ok());
+  EXPECT_THAT(testing::HttpGet(server_->metrics_port(), "/metrics"),
+              HasSubstr("recommender_requests_total{code=\"OK\",method=\"RecommendProducts\",model_version=\"1\""));
+}
+
 TEST_F(ModelLifecycleTest, ShadowVersionIsScoredButNeverReturned) {
   WriteValidVersion();
   StartServer();
