@@ -106,9 +106,9 @@ void RecommenderServer::AnalysisLoop() {
     if (!reason.has_value()) continue;
     const int64_t canary = serving->canary->version();
     absl::StatusOr<RoutingState> state = models_->AbandonCanary(canary, *reason);
+    if (state.ok()) metrics_->OnAutoRollback();
     audit_->Record("canary-analysis", "AutoRollback", absl::StrCat("canary ", canary, ": ", *reason), state.status());
     if (state.ok()) {
-      metrics_->OnAutoRollback();
       std::fprintf(stderr, "canary analysis: rolled back canary %lld: %s\n", static_cast<long long>(canary),
                    reason->c_str());
     }

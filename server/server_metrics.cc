@@ -104,9 +104,18 @@ VersionMetrics ServerMetrics::MakeHandles(const std::string& version, const std:
     handles.requests[c] = &requests_->Add(
         {{"method", method}, {"code", kCodeNames[c]}, {"model_version", version}, {"variant", variant}});
   }
-  for (const std::string& product : products) {
-    handles.recommendations.push_back(
-        &recommendations_->Add({{"product", product}, {"model_version", version}, {"variant", variant}}));
+  if (products.size() <= kMaxProductSeries) {
+    for (const std::string& product : products) {
+      handles.recommendations.push_back(
+          &recommendations_->Add({{"product", product}, {"model_version", version}, {"variant", variant}}));
+    }
+  } else {
+    // A series per product is a KPI for a bank's few dozen products, but a
+    // million-item catalogue would swamp Prometheus (and prometheus-cpp's
+    // Remove is linear in the family): count such catalogues as a whole.
+    prometheus::Counter* all =
+        &recommendations_->Add({{"product", "(all)"}, {"model_version", version}, {"variant", variant}});
+    handles.recommendations.assign(products.size(), all);
   }
   return handles;
 }
@@ -136,7 +145,12 @@ std::shared_ptr<const VersionMetrics> ServerMetrics::ForVersion(const Model& mod
 void ServerMetrics::RemoveSeries(const VersionMetrics& handles) {
   durations_->Remove(handles.duration);
   for (prometheus::Counter* counter : handles.requests) requests_->Remove(counter);
-  for (prometheus::Counter* counter : handles.recommendations) recommendations_->Remove(counter);
+  // Catalogues above kMaxProductSeries share one counter: remove it once.
+  prometheus::Counter* previous = nullptr;
+  for (prometheus::Counter* counter : handles.recommendations) {
+    if (counter != previous) recommendations_->Remove(counter);
+    previous = counter;
+  }
 }
 
 void ServerMetrics::OnPublished(const Model& stable, const Model* canary) {

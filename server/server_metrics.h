@@ -26,6 +26,9 @@
 namespace easymoney {
 
 inline constexpr int kNumGrpcCodes = 17;  // OK .. UNAUTHENTICATED.
+// Catalogues up to this size get a recommendations series per product;
+// larger ones one series labelled product="(all)".
+inline constexpr size_t kMaxProductSeries = 1000;
 
 // The metric handles of one (model version, variant) pair for
 // RecommendProducts: made once when the version is published, so a request

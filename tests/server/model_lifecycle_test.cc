@@ -447,7 +447,8 @@ TEST_F(ModelLifecycleTest, AutomaticCanaryAnalysisRollsBackASlowerCanary) {
   ASSERT_TRUE(AwaitStable(1));
   const int64_t slow = WriteSlowVersion(base_);
   ASSERT_TRUE(AwaitStable(slow));
-  ASSERT_TRUE(client_->Rollback().ok());  // Stable 1 again; the slow version stays loaded.
+  auto rolled_back = client_->Rollback();  // Stable 1 again; the slow version stays loaded.
+  ASSERT_TRUE(rolled_back.ok()) << rolled_back.status();
 
   v1::SetRoutingRequest route;
   route.set_canary_version(slow);
@@ -472,7 +473,14 @@ TEST_F(ModelLifecycleTest, AutomaticCanaryAnalysisRollsBackASlowerCanary) {
   EXPECT_EQ(routing->routing().canary_version(), 0);
   EXPECT_EQ(routing->routing().stable_version(), 1);
   EXPECT_THAT(routing->routing().last_auto_rollback(), HasSubstr("canary p99"));
-  const std::string audit = *ReadFileToString(dir_ + "/audit.log");
+  // The analysis thread audits and counts right after the switch: wait for it.
+  const absl::Time audit_deadline = absl::Now() + absl::Seconds(10);
+  std::string audit;
+  while (absl::Now() < audit_deadline) {
+    audit = *ReadFileToString(dir_ + "/audit.log");
+    if (audit.find("AutoRollback") != std::string::npos) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
   EXPECT_THAT(audit, HasSubstr(R"("who":"canary-analysis","action":"AutoRollback")"));
   EXPECT_THAT(testing::HttpGet(server_->metrics_port(), "/metrics"),
               HasSubstr("recommender_canary_auto_rollbacks_total 1"));
