@@ -105,10 +105,11 @@ grpc::Status Answer(const Model& model, const VersionMetrics& metrics, const v1:
 
 // A request whose deadline has passed or that was cancelled gets no work.
 std::optional<grpc::Status> Expired(grpc::CallbackServerContext* context) {
-  if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled");
+  // The deadline first: gRPC also cancels a call whose deadline passed.
   if (context->deadline() < std::chrono::system_clock::now()) {
     return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "the deadline passed before the request was served");
   }
+  if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled");
   return std::nullopt;
 }
 

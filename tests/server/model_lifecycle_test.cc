@@ -19,6 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/recommender_server.h"
+#include "server/recommender_service.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/test_model.h"
 
@@ -484,6 +485,42 @@ TEST_F(ModelLifecycleTest, AutomaticCanaryAnalysisRollsBackASlowerCanary) {
   EXPECT_THAT(audit, HasSubstr(R"("who":"canary-analysis","action":"AutoRollback")"));
   EXPECT_THAT(testing::HttpGet(server_->metrics_port(), "/metrics"),
               HasSubstr("recommender_canary_auto_rollbacks_total 1"));
+}
+
+TEST_F(ModelLifecycleTest, BatchStopsWorkingOnceItsDeadlinePasses) {
+  WriteValidVersion();
+  const int64_t slow = WriteSlowVersion(base_);
+  StartServer();
+  ASSERT_TRUE(AwaitStable(slow));
+  // 500 customers of the slow version take seconds; the caller gives 200 ms.
+  v1::RecommendProductsBatchRequest batch;
+  for (int i = 0; i < kMaxBatchSize; ++i) batch.add_requests()->set_customer_id(std::to_string(1000 + i));
+  RecommenderClient::Options options;
+  options.target = absl::StrCat("127.0.0.1:", server_->port());
+  options.timeout = absl::Milliseconds(200);
+  auto impatient = RecommenderClient::Create(options);
+  ASSERT_TRUE(impatient.ok());
+  const absl::Time start = absl::Now();
+  auto response = (*impatient)->RecommendBatch(batch);
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kDeadlineExceeded);
+  // The server noticed too and stopped: it reports the batch as
+  // DEADLINE_EXCEEDED well before the whole batch could have been scored.
+  const std::string series =
+      "recommender_requests_total{code=\"DEADLINE_EXCEEDED\",method=\"RecommendProductsBatch\",model_version=\"all\","
+      "variant=\"all\"} 1";
+  std::string metrics;
+  while (absl::Now() - start < absl::Seconds(30)) {
+    metrics = testing::HttpGet(server_->metrics_port(), "/metrics");
+    if (metrics.find(series) != std::string::npos) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_THAT(metrics, HasSubstr(series));
+  // Fewer products counted than a full batch of 5 per customer would give.
+  const std::string all = "recommender_recommendations_total{model_version=\"" + std::to_string(slow) +
+                          "\",product=\"(all)\",variant=\"stable\"} ";
+  const size_t at = metrics.find(all);
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_LT(std::stod(metrics.substr(at + all.size())), 5.0 * kMaxBatchSize);
 }
 
 }  // namespace
