@@ -35,7 +35,16 @@ absl::StatusOr<int64_t> ParseCustomerId(absl::string_view text) {
 }
 
 // Validates a profile and converts it for the feature encoder.
-absl::StatusOr<CustomerProfile> ToCustomerProfile(const ProfileInput& input, int held) {
+// Tenure is measured to the training partition's date, as the trainer
+// measured it, so a profile lands where the training customers of the same
+// tenure did; versions without a partition date measure to today.
+absl::CivilDay TenureReference(const Model& model) {
+  absl::CivilDay partition;
+  if (absl::ParseCivilTime(model.manifest().training().partition(), &partition)) return partition;
+  return absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
+}
+
+absl::StatusOr<CustomerProfile> ToCustomerProfile(const ProfileInput& input, int held, absl::CivilDay reference) {
   CustomerProfile profile;
   if (input.age.has_value()) {
     if (*input.age < 0 || *input.age > 130) {
@@ -69,8 +78,7 @@ absl::StatusOr<CustomerProfile> ToCustomerProfile(const ProfileInput& input, int
       return absl::InvalidArgumentError(absl::StrCat("profile.entry_date '", absl::CHexEscape(input.entry_date.substr(0, 16)),
                                                      "' is not a valid YYYY-MM-DD date"));
     }
-    const absl::CivilDay today = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
-    profile.tenure_months = std::max(0.0, static_cast<double>(today - day) / 30.4375);
+    profile.tenure_months = std::max(0.0, static_cast<double>(reference - day) / 30.4375);
   }
   if (!input.entry_channel.empty()) profile.entry_channel = std::string(input.entry_channel);
   profile.active = input.active;
@@ -168,7 +176,7 @@ absl::StatusOr<Recommendation> Recommend(const Model& model, const Recommendatio
   if (query.profile.has_value()) {
     int held = 0;
     for (int p = 0; p < num_products; ++p) held += excluded[p];
-    auto converted = ToCustomerProfile(*query.profile, held);
+    auto converted = ToCustomerProfile(*query.profile, held, TenureReference(model));
     if (!converted.ok()) return converted.status();
     profile = *std::move(converted);
   }

@@ -274,8 +274,8 @@ TEST_F(EndToEndTest, UnknownCustomerWithAProfileGetsItsNearestClustersRanking) {
   expected_profile.age = 21;
   expected_profile.segment = std::string("03 - UNIVERSITARIO");
   expected_profile.gender = std::string("V");
-  expected_profile.tenure_months =
-      static_cast<double>(absl::ToCivilDay(absl::Now(), absl::UTCTimeZone()) - absl::CivilDay(2019, 5, 1)) / 30.4375;
+  // Tenure to the training partition, 2019-05-28, as in training.
+  expected_profile.tenure_months = static_cast<double>(absl::CivilDay(2019, 5, 28) - absl::CivilDay(2019, 5, 1)) / 30.4375;
   const FeatureSpec spec(model_->manifest().features().begin(), model_->manifest().features().end());
   std::vector<float> encoded(spec.size());
   EncodeProfile(spec, expected_profile, encoded);
