@@ -1,6 +1,7 @@
 #include "core/trainer.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -22,6 +23,23 @@ namespace easymoney {
 namespace {
 
 constexpr int kNumProducts = static_cast<int>(kProducts.size());
+
+// easyMoney's eligibility rules, written into every version's manifest and
+// applied by the server after scoring: these products only from this age,
+// nothing for deceased customers. The backtest applies them too, so it
+// measures what customers would actually be shown.
+constexpr std::array<const char*, 4> kAdultOnlyProducts = {"loans", "mortgage", "credit_card", "pension_plan"};
+constexpr int kAdultAge = 18;
+
+uint16_t AdultOnlyMask() {
+  uint16_t mask = 0;
+  for (int p = 0; p < kNumProducts; ++p) {
+    for (const char* id : kAdultOnlyProducts) {
+      if (kProducts[p].id == id) mask = static_cast<uint16_t>(mask | (1u << p));
+    }
+  }
+  return mask;
+}
 
 uint16_t NeverRecommendMask(const DataQualityReport& quality) {
   uint16_t mask = 0;
@@ -199,10 +217,14 @@ absl::Status EvaluateMonth(const EasyMoneyTables& tables, const EasyMoneySnapsho
     const size_t row = snapshot.table_rows[i];
     const CustomerMonth& next = tables.at(test_partition, row);
     if (!next.present) continue;
+    // Deceased customers are shown nothing; they are not evaluated.
+    if (tables.at(snapshot.partition, row).deceased) continue;
+    const auto& age = snapshot.profiles[i].age;
+    const uint16_t ineligible = (!age.has_value() || *age < kAdultAge) ? AdultOnlyMask() : 0;
     const uint16_t held = snapshot.holdings[i];
     relevant.clear();
     for (int p = 0; p < kNumProducts; ++p) {
-      excluded[p] = static_cast<uint8_t>(((held | never_mask) >> p) & 1u);
+      excluded[p] = static_cast<uint8_t>(((held | never_mask | ineligible) >> p) & 1u);
       if (((next.holdings & ~held & ~never_mask) >> p) & 1u) relevant.push_back(p);
     }
     const std::span<const float> factors(fit.svd.customer_factors.row(static_cast<Eigen::Index>(i)).data(),
@@ -388,7 +410,8 @@ absl::StatusOr<TrainingSummary> TrainEasyMoneyModel(const TrainerOptions& option
     }
     report.protocol = absl::StrCat("rolling backtest: for T in ", kPartitions[first_test], " .. ",
                                    kPartitions[newest - 1], ", train on month T, test on products acquired in T+1 "
-                                   "(held in T+1, not in T) by customers present in both; held products excluded");
+                                   "(held in T+1, not in T) by customers present in both; held products and "
+                                   "products the eligibility rules withhold excluded, deceased customers skipped");
     report.methods = {{"SVD model", total.model.Result()},
                       {"popular acquisitions", total.popular.Result()},
                       {"cluster popularity", total.cluster.Result()},
@@ -490,10 +513,10 @@ absl::StatusOr<TrainingSummary> TrainEasyMoneyModel(const TrainerOptions& option
   for (const auto& feature : clusters->spec) *manifest.add_features() = feature;
   // easyMoney's eligibility rules: credit products and pension plans for
   // adults only, nothing for deceased customers.
-  for (const char* product : {"loans", "mortgage", "credit_card", "pension_plan"}) {
+  for (const char* product : kAdultOnlyProducts) {
     auto* rule = manifest.mutable_rules()->add_minimum_age();
     rule->set_product_id(product);
-    rule->set_age(18);
+    rule->set_age(kAdultAge);
   }
   manifest.mutable_rules()->set_nothing_for_deceased(true);
   auto* training = manifest.mutable_training();
