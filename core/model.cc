@@ -294,11 +294,14 @@ absl::StatusOr<std::shared_ptr<const Model>> Model::Load(const std::string& vers
   if (manifest->files().contains(kCustomerAgesFile)) {
     auto ages = ToVector(ReadVerified<int32_t>(dir, kCustomerAgesFile, *manifest), kCustomerAgesFile);
     if (!ages.ok()) return ages.status();
+    // Listed means present: an empty file would silently mean "no ages".
+    if (auto s = CheckVectorSize(kCustomerAgesFile, *ages, manifest->num_customers()); !s.ok()) return s;
     arrays.customer_ages = std::move(*ages);
   }
   if (manifest->files().contains(kCustomerFlagsFile)) {
     auto flags = ToVector(ReadVerified<uint8_t>(dir, kCustomerFlagsFile, *manifest), kCustomerFlagsFile);
     if (!flags.ok()) return flags.status();
+    if (auto s = CheckVectorSize(kCustomerFlagsFile, *flags, manifest->num_customers()); !s.ok()) return s;
     arrays.customer_flags = std::move(*flags);
   }
 

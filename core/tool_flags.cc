@@ -28,8 +28,14 @@ std::vector<std::string> ParseToolFlags(int argc, char** argv, absl::string_view
   config.contains_help_flags = [](absl::string_view file) { return absl::EndsWith(file, "main.cc"); };
   config.contains_helpshort_flags = config.contains_help_flags;
   absl::SetFlagsUsageConfig(config);
-  AcceptDashedFlagNames(argc, argv);
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  // Rewrite copies, not argv itself, so `ps` and `pkill -f` still see the
+  // command line as typed.
+  std::vector<std::string> copies(argv, argv + argc);
+  std::vector<char*> rewritten;
+  for (std::string& arg : copies) rewritten.push_back(arg.data());
+  rewritten.push_back(nullptr);
+  AcceptDashedFlagNames(argc, rewritten.data());
+  std::vector<char*> positional = absl::ParseCommandLine(argc, rewritten.data());
   return std::vector<std::string>(positional.begin() + 1, positional.end());
 }
 
