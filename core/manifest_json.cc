@@ -7,28 +7,34 @@
 
 namespace easymoney {
 
-absl::StatusOr<easymoney::model::v1::ModelManifest> ParseManifestJson(absl::string_view json) {
-  easymoney::model::v1::ModelManifest manifest;
+absl::Status ParseProtoJson(absl::string_view json, google::protobuf::Message* message) {
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
   const auto status = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(json.data(), json.size()), &manifest, options);
-  if (!status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("manifest.json: ", std::string(status.message())));
-  }
-  return manifest;
+      google::protobuf::StringPiece(json.data(), json.size()), message, options);
+  if (!status.ok()) return absl::InvalidArgumentError(std::string(status.message()));
+  return absl::OkStatus();
 }
 
-std::string ManifestToJson(const easymoney::model::v1::ModelManifest& manifest) {
+std::string ProtoToJson(const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions options;
   options.add_whitespace = true;
   options.preserve_proto_field_names = true;
   options.always_print_primitive_fields = true;
   std::string json;
   // Printing a valid message cannot fail.
-  (void)google::protobuf::util::MessageToJsonString(manifest, &json, options);
+  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
   return json;
 }
+
+absl::StatusOr<easymoney::model::v1::ModelManifest> ParseManifestJson(absl::string_view json) {
+  easymoney::model::v1::ModelManifest manifest;
+  if (auto status = ParseProtoJson(json, &manifest); !status.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("manifest.json: ", status.message()));
+  }
+  return manifest;
+}
+
+std::string ManifestToJson(const easymoney::model::v1::ModelManifest& manifest) { return ProtoToJson(manifest); }
 
 }  // namespace easymoney

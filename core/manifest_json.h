@@ -5,6 +5,9 @@
 
 
 #include "absl/strings/string_view.h"
+#include <google/protobuf/message.h>
+
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "easymoney/model/v1/manifest.pb.h"
 
@@ -17,6 +20,11 @@ absl::StatusOr<easymoney::model::v1::ModelManifest> ParseManifestJson(absl::stri
 
 // Pretty-printed JSON with the .proto field names, every field present.
 std::string ManifestToJson(const easymoney::model::v1::ModelManifest& manifest);
+
+// The same JSON conventions for any of the model base's files
+// (routing.json): printing as above; parsing ignores unknown fields.
+std::string ProtoToJson(const google::protobuf::Message& message);
+absl::Status ParseProtoJson(absl::string_view json, google::protobuf::Message* message);
 
 }  // namespace easymoney
 

@@ -251,7 +251,8 @@ Model::Model(int64_t version, ModelManifest manifest, ModelArrays arrays)
       arrays_(std::move(arrays)),
       product_index_(IndexProducts(manifest_)),
       cluster_mean_factors_(ClusterMeanFactors(manifest_, arrays_)),
-      minimum_age_(MinimumAges(manifest_)) {}
+      minimum_age_(MinimumAges(manifest_)),
+      feature_spec_(manifest_.features().begin(), manifest_.features().end()) {}
 
 absl::StatusOr<std::shared_ptr<const Model>> Model::Load(const std::string& version_dir, int64_t version) {
   const std::filesystem::path dir(version_dir);

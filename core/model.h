@@ -12,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "core/customer_features.h"
 #include "core/svd.h"
 #include "easymoney/model/v1/manifest.pb.h"
 
@@ -111,6 +112,8 @@ class Model {
   std::span<const float> cluster_mean_factors(int32_t cluster) const {
     return {cluster_mean_factors_.row(cluster).data(), static_cast<size_t>(cluster_mean_factors_.cols())};
   }
+  // The manifest's feature spec, for encoding cold-start profiles.
+  const FeatureSpec& feature_spec() const { return feature_spec_; }
   // Minimum age for each product (-1: none), from the manifest's rules.
   int32_t minimum_age(int product) const { return minimum_age_[product]; }
   // Weight of the popularity prior in personalised scores (manifest
@@ -126,6 +129,8 @@ class Model {
   const absl::flat_hash_map<std::string, int32_t> product_index_;
   const RowMajorMatrix cluster_mean_factors_;
   const std::vector<int32_t> minimum_age_;
+  // Copied out of the manifest once, not per cold-start request.
+  const FeatureSpec feature_spec_;
 };
 
 // The file names of a version directory.

@@ -8,13 +8,13 @@
 #include <cstdio>
 #include <filesystem>
 
-#include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
+#include "core/manifest_json.h"
 #include "core/model_directory.h"
 #include "core/npy.h"
 #include "core/recommender.h"
@@ -174,9 +174,7 @@ void ModelManager::ReadRoutingFileIfChanged() {
                    std::string(json.status().message()).c_str());
       return;
     }
-    google::protobuf::util::JsonParseOptions parse_options;
-    parse_options.ignore_unknown_fields = true;
-    const auto status = google::protobuf::util::JsonStringToMessage(*json, &config, parse_options);
+    const absl::Status status = ParseProtoJson(*json, &config);
     if (!status.ok() || config.canary_percent() < 0 || config.canary_percent() > 100 ||
         config.shadow_percent() < 0 || config.shadow_percent() > 100) {
       std::fprintf(stderr, "model manager: ignoring malformed %s (keeping the current routing): %s\n", path.c_str(),
@@ -325,12 +323,7 @@ void ModelManager::ReconcileLocked() {
 }
 
 absl::Status ModelManager::PersistRoutingLocked() {
-  google::protobuf::util::JsonPrintOptions print_options;
-  print_options.add_whitespace = true;
-  print_options.preserve_proto_field_names = true;
-  print_options.always_print_primitive_fields = true;
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(routing_, &json, print_options);
+  const std::string json = ProtoToJson(routing_);
   std::error_code error;
   fs::create_directories(options_.model_base, error);
   const std::string path = (fs::path(options_.model_base) / kRoutingFile).string();

@@ -136,6 +136,9 @@ absl::StatusOr<Recommendation> Recommend(const Model& model, const Recommendatio
     }
   }
 
+  // Distinct products the caller says the customer holds now.
+  const int current_held = static_cast<int>(std::count(excluded.begin(), excluded.end(), 1));
+
   Recommendation result;
   std::vector<float> scores(static_cast<size_t>(num_products));
   const std::optional<int64_t> row = model.FindCustomer(*customer_id);
@@ -156,9 +159,7 @@ absl::StatusOr<Recommendation> Recommend(const Model& model, const Recommendatio
     bool differs = !row.has_value();
     if (row.has_value()) {
       const std::span<const int32_t> snapshot = model.customer_holdings(*row);
-      int held = 0;
-      for (int p = 0; p < num_products; ++p) held += excluded[p];
-      differs = held != static_cast<int>(snapshot.size()) ||
+      differs = current_held != static_cast<int>(snapshot.size()) ||
                 std::any_of(snapshot.begin(), snapshot.end(), [&](int32_t p) { return excluded[p] == 0; });
     }
     if (differs) {
@@ -174,9 +175,7 @@ absl::StatusOr<Recommendation> Recommend(const Model& model, const Recommendatio
   // or none held) but who sent a profile gets its nearest cluster's factors.
   std::optional<CustomerProfile> profile;
   if (query.profile.has_value()) {
-    int held = 0;
-    for (int p = 0; p < num_products; ++p) held += excluded[p];
-    auto converted = ToCustomerProfile(*query.profile, held, TenureReference(model));
+    auto converted = ToCustomerProfile(*query.profile, current_held, TenureReference(model));
     if (!converted.ok()) return converted.status();
     profile = *std::move(converted);
   }
@@ -184,10 +183,9 @@ absl::StatusOr<Recommendation> Recommend(const Model& model, const Recommendatio
   const bool factors_empty =
       factors.empty() || Eigen::Map<const Eigen::VectorXf>(factors.data(), static_cast<Eigen::Index>(factors.size()))
                                  .squaredNorm() == 0;
-  if (!row.has_value() && factors_empty && profile.has_value() && model.manifest().features_size() > 0) {
-    std::vector<float> encoded(static_cast<size_t>(model.manifest().features_size()));
-    EncodeProfile(FeatureSpec(model.manifest().features().begin(), model.manifest().features().end()), *profile,
-                  encoded);
+  if (!row.has_value() && factors_empty && profile.has_value() && !model.feature_spec().empty()) {
+    std::vector<float> encoded(model.feature_spec().size());
+    EncodeProfile(model.feature_spec(), *profile, encoded);
     const int32_t cluster = NearestCentroid(model.arrays().cluster_centroids, encoded.data());
     result.cluster_id = cluster;
     factors = model.cluster_mean_factors(cluster);
