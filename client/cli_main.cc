@@ -14,7 +14,12 @@
 #include "client/recommender_client.h"
 #include "core/tool_flags.h"
 
-ABSL_FLAG(std::string, target, "127.0.0.1:50051", "gRPC target of the server.");
+ABSL_FLAG(std::string, target, "127.0.0.1:50051",
+          "gRPC target of the server, e.g. 127.0.0.1:50051, dns:///recommender-headless:50051, or a list "
+          "ipv4:10.0.0.5:50051,10.0.0.6:50051.");
+ABSL_FLAG(std::string, lb_policy, "",
+          "Load-balancing policy over the addresses the target resolves to: round_robin or pick_first; empty: "
+          "round_robin when --target lists several addresses, else gRPC's default (pick_first).");
 ABSL_FLAG(std::string, customer, "", "recommend: customer id (easyMoney pk_cid).");
 ABSL_FLAG(int, n, 0, "recommend: number of products (0: the server's default, 5).");
 ABSL_FLAG(bool, include_held, false, "recommend: include products the customer already holds.");
@@ -46,7 +51,7 @@ constexpr char kUsage[] =
     "Usage:\n"
     "  recommender-cli recommend --customer ID [-n 5] [--include-held] [--holdings a,b] [--json]\n"
     "                            [--target 127.0.0.1:50051]\n"
-    "  recommender-cli health [--target 127.0.0.1:50051]\n"
+    "  recommender-cli health [--target 127.0.0.1:50051] [--lb-policy round_robin]\n"
     "  recommender-cli info [--target 127.0.0.1:50051] [--json]   (serving versions, catalogue, evaluation)\n"
     "  recommender-cli models list|rescan|promote|rollback [--target ...] [--json]\n"
     "  recommender-cli models route --canary V --percent P [--stable V] [--salt S] [--auto-rollback]\n"
@@ -199,9 +204,14 @@ int main(int argc, char** argv) {
   std::string operator_name = absl::GetFlag(FLAGS_operator_name);
   if (operator_name.empty() && std::getenv("USER") != nullptr) operator_name = std::getenv("USER");
   auto client = easymoney::RecommenderClient::Create({.target = absl::GetFlag(FLAGS_target),
+                                                      .load_balancing_policy = absl::GetFlag(FLAGS_lb_policy),
                                                       .timeout = absl::GetFlag(FLAGS_timeout),
                                                       .operator_name = operator_name});
-  if (!client.ok()) return Fail(client.status());
+  if (!client.ok()) {
+    if (client.status().code() != absl::StatusCode::kInvalidArgument) return Fail(client.status());
+    std::fprintf(stderr, "recommender-cli: %s\n", std::string(client.status().message()).c_str());
+    return 2;
+  }
   if (models) return Models(**client, args[1]);
   if (args[0] == "health") return Health(**client);
   if (args[0] == "info") {

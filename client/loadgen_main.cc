@@ -19,8 +19,6 @@
 
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/flags/flag.h"
@@ -35,12 +33,18 @@
 #include "absl/time/time.h"
 #include "client/customer_sampler.h"
 #include "client/latency_recorder.h"
+#include "client/load_balancing.h"
 #include "client/loopback_target.h"
 #include "core/npy.h"
 #include "core/tool_flags.h"
 #include "easymoney/recommender/v1/recommender.grpc.pb.h"
 
-ABSL_FLAG(std::string, target, "127.0.0.1:50051", "gRPC target; must be a loopback address (127.0.0.0/8, localhost, [::1]).");
+ABSL_FLAG(std::string, target, "127.0.0.1:50051",
+          "gRPC target; must be a loopback address (127.0.0.0/8, localhost, [::1]), or a list of them behind ipv4: "
+          "or ipv6: (ipv4:127.0.0.1:50051,127.0.0.1:50052) to spread the load over several servers.");
+ABSL_FLAG(std::string, lb_policy, "",
+          "Load-balancing policy: round_robin or pick_first; empty: round_robin when --target lists several "
+          "addresses, else gRPC's default (pick_first).");
 ABSL_FLAG(int, concurrency, 16, "Closed loop: requests kept in flight (each answer sends the next). Ignored with --rate.");
 ABSL_FLAG(double, rate, 0,
           "Open loop: requests per second on a fixed schedule, whatever the server does; latency counts from the "
@@ -71,7 +75,7 @@ constexpr char kUsage[] =
     "Usage:\n"
     "  recommender-loadgen --id-range A:B | --customers-file FILE|VERSION_DIR\n"
     "                      [--concurrency 16 | --rate R] [--duration 10s] [--requests N] [--zipf S]\n"
-    "                      [--target 127.0.0.1:50051] [--json]\n"
+    "                      [--target 127.0.0.1:50051 | ipv4:127.0.0.1:P1,127.0.0.1:P2] [--json]\n"
     "Closed loop (default) keeps --concurrency requests in flight: it measures saturation throughput.\n"
     "Open loop (--rate R) sends R requests/s on schedule and measures latency from the scheduled time,\n"
     "so a stalled server shows as latency instead of as fewer requests. Latency percentiles count\n"
@@ -384,7 +388,9 @@ int main(int argc, char** argv) {
   auto sampler = MakeSampler();
   if (!sampler.ok()) return UsageError(sampler.status().message());
 
-  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  auto balanced = easymoney::CreateBalancedChannel(target, absl::GetFlag(FLAGS_lb_policy));
+  if (!balanced.ok()) return UsageError(balanced.status().message());
+  std::shared_ptr<grpc::Channel> channel = *std::move(balanced);
   if (!channel->WaitForConnected(std::chrono::system_clock::now() +
                                  absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_connect_timeout)))) {
     std::fprintf(stderr, "recommender-loadgen: cannot connect to %s within %s\n", target.c_str(),

@@ -11,8 +11,11 @@ namespace easymoney {
 //
 // Accepted: HOST:PORT where HOST is an IPv4 address in 127.0.0.0/8,
 // "localhost" or "[::1]", optionally behind the "ipv4:", "ipv6:" or "dns:///"
-// scheme; PORT is 1..65535. Everything else (other hosts, unix sockets, lists
-// of addresses, a missing port) is INVALID_ARGUMENT with a message that
+// scheme; PORT is 1..65535. Behind "ipv4:" or "ipv6:" also a comma-separated
+// list of such addresses ("ipv4:127.0.0.1:50051,127.0.0.1:50052"), the form
+// gRPC resolves to several backends; every address in it must be loopback.
+// Everything else (other hosts, unix sockets, a list without those schemes or
+// with an empty entry, a missing port) is INVALID_ARGUMENT with a message that
 // quotes the target. Thread-safe (a pure function).
 absl::Status CheckLoopbackTarget(absl::string_view target);
 

@@ -3,8 +3,8 @@
 #include <chrono>
 
 #include <grpcpp/client_context.h>
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
+
+#include "client/load_balancing.h"
 
 namespace easymoney {
 namespace {
@@ -24,10 +24,9 @@ RecommenderClient::RecommenderClient(Options options, std::shared_ptr<grpc::Chan
       admin_(easymoney::recommender::v1::ModelAdmin::NewStub(channel_)) {}
 
 absl::StatusOr<std::unique_ptr<RecommenderClient>> RecommenderClient::Create(const Options& options) {
-  if (options.target.empty()) return absl::InvalidArgumentError("target is empty");
-  auto channel = grpc::CreateChannel(options.target, grpc::InsecureChannelCredentials());
-  if (channel == nullptr) return absl::InvalidArgumentError("cannot create a channel to " + options.target);
-  return std::unique_ptr<RecommenderClient>(new RecommenderClient(options, std::move(channel)));
+  auto channel = CreateBalancedChannel(options.target, options.load_balancing_policy);
+  if (!channel.ok()) return channel.status();
+  return std::unique_ptr<RecommenderClient>(new RecommenderClient(options, *std::move(channel)));
 }
 
 absl::StatusOr<easymoney::recommender::v1::RecommendProductsResponse> RecommenderClient::Recommend(
@@ -70,6 +69,13 @@ absl::StatusOr<easymoney::recommender::v1::GetModelInfoResponse> RecommenderClie
   return AdminCall<v1::GetModelInfoResponse>(
       options_, [this](auto* c, const auto& q, auto* r) { return recommender_->GetModelInfo(c, q, r); },
       v1::GetModelInfoRequest());
+}
+
+absl::StatusOr<easymoney::recommender::v1::ReportFeedbackResponse> RecommenderClient::ReportFeedback(
+    const easymoney::recommender::v1::ReportFeedbackRequest& request) const {
+  namespace v1 = easymoney::recommender::v1;
+  return AdminCall<v1::ReportFeedbackResponse>(
+      options_, [this](auto* c, const auto& q, auto* r) { return recommender_->ReportFeedback(c, q, r); }, request);
 }
 
 absl::StatusOr<easymoney::recommender::v1::ListVersionsResponse> RecommenderClient::ListVersions() const {

@@ -27,8 +27,12 @@ namespace easymoney {
 class RecommenderClient {
  public:
   struct Options {
-    // Any gRPC target: "127.0.0.1:50051", "dns:///recommender:50051", ...
+    // Any gRPC target: "127.0.0.1:50051", "dns:///recommender:50051",
+    // "ipv4:127.0.0.1:50051,127.0.0.1:50052", ...
     std::string target = "127.0.0.1:50051";
+    // "round_robin", "pick_first", or empty: round_robin when `target` lists
+    // several addresses, else gRPC's default (see load_balancing.h).
+    std::string load_balancing_policy;
     // Deadline applied to each call.
     absl::Duration timeout = absl::Seconds(5);
     // Sent as x-operator metadata on ModelAdmin calls (the audit log's "who").
@@ -36,6 +40,7 @@ class RecommenderClient {
   };
 
   // Creates the channel (plaintext). Connects lazily on the first call.
+  // Errors: INVALID_ARGUMENT for an empty target or an unknown policy.
   static absl::StatusOr<std::unique_ptr<RecommenderClient>> Create(const Options& options);
 
   absl::StatusOr<easymoney::recommender::v1::RecommendProductsResponse> Recommend(
@@ -44,6 +49,8 @@ class RecommenderClient {
   absl::StatusOr<easymoney::recommender::v1::RecommendProductsBatchResponse> RecommendBatch(
       const easymoney::recommender::v1::RecommendProductsBatchRequest& request) const;
   absl::StatusOr<easymoney::recommender::v1::GetModelInfoResponse> GetModelInfo() const;
+  absl::StatusOr<easymoney::recommender::v1::ReportFeedbackResponse> ReportFeedback(
+      const easymoney::recommender::v1::ReportFeedbackRequest& request) const;
 
   // ModelAdmin calls.
   absl::StatusOr<easymoney::recommender::v1::ListVersionsResponse> ListVersions() const;

@@ -2,9 +2,11 @@
 #include "core/model.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <filesystem>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/manifest_json.h"
@@ -30,12 +32,24 @@ absl::Status ShapeError(absl::string_view file, absl::string_view expected, absl
 std::string ShapeText(int64_t rows, int64_t cols) { return absl::StrCat("(", rows, ", ", cols, ")"); }
 std::string ShapeText(int64_t rows) { return absl::StrCat("(", rows, ",)"); }
 
+// True when every value is finite. Tests the exponent bits with a branchless
+// OR over the raw data (vectorised), several times faster than
+// Eigen's allFinite() on the 320M values of a 10M-customer version.
+bool AllFinite(const float* values, size_t size) {
+  uint32_t any_special = 0;
+  for (size_t i = 0; i < size; ++i) {
+    const uint32_t bits = std::bit_cast<uint32_t>(values[i]);
+    any_special |= static_cast<uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+  }
+  return any_special == 0;
+}
+
 absl::Status CheckMatrix(absl::string_view file, const RowMajorMatrix& matrix, int64_t rows,
                          int64_t cols) {
   if (matrix.rows() != rows || matrix.cols() != cols) {
     return ShapeError(file, ShapeText(rows, cols), ShapeText(matrix.rows(), matrix.cols()));
   }
-  if (!matrix.allFinite()) return absl::InvalidArgumentError(absl::StrCat(file, ": contains NaN or Inf"));
+  if (!AllFinite(matrix.data(), static_cast<size_t>(matrix.size()))) return absl::InvalidArgumentError(absl::StrCat(file, ": contains NaN or Inf"));
   return absl::OkStatus();
 }
 
@@ -176,48 +190,65 @@ absl::Status ValidateArrays(const ModelManifest& manifest, const ModelArrays& ar
   return absl::OkStatus();
 }
 
-// Reads one listed file, verifies its checksum and parses it.
-template <typename T>
-absl::StatusOr<NpyArray<T>> ReadVerified(const std::filesystem::path& dir, const std::string& file,
-                                         const ModelManifest& manifest) {
+// Reads one listed file straight into the storage `allocate` returns,
+// verifying its checksum in the same pass.
+absl::Status ReadVerified(const std::filesystem::path& dir, const std::string& file, const ModelManifest& manifest,
+                          NpyDtype dtype, size_t dimensions, absl::FunctionRef<void*(const NpyHeader&)> allocate) {
   const auto entry = manifest.files().find(std::string(file));
   if (entry == manifest.files().end()) {
     return absl::InvalidArgumentError(absl::StrCat("manifest.json: files has no entry for ", file));
   }
-  auto bytes = ReadFileToString((dir / file).string());
-  if (!bytes.ok()) {
+  std::string actual;
+  // A file with the wrong number of dimensions is read into a buffer of its
+  // size and refused below, after its checksum (which names the real cause
+  // when the file is simply corrupt).
+  auto header = ReadNpyInto((dir / file).string(), file, dtype, allocate, &actual);
+  if (!header.ok()) {
     // The manifest is written last, so a file it lists must exist: a missing
     // one is a broken version, not one still being written.
-    if (absl::IsNotFound(bytes.status())) {
+    if (absl::IsNotFound(header.status())) {
       return absl::DataLossError(absl::StrCat(file, ": listed in the manifest but missing"));
     }
-    return bytes.status();
+    // A malformed file that is not what the manifest lists is a bad copy
+    // (truncated, half-written): say so, with what the parser saw.
+    auto bytes = ReadFileToString((dir / file).string());
+    if (bytes.ok() && Sha256Hex(*bytes) != absl::AsciiStrToLower(entry->second.sha256())) {
+      return absl::DataLossError(absl::StrCat(file, ": sha256 does not match the manifest (incomplete copy or "
+                                              "corruption); ", header.status().message()));
+    }
+    return header.status();
   }
-  const std::string actual = Sha256Hex(*bytes);
   if (actual != absl::AsciiStrToLower(entry->second.sha256())) {
     return absl::DataLossError(absl::StrCat(file, ": sha256 ", actual, " does not match the manifest's ",
                                             entry->second.sha256(), " (incomplete copy or corruption)"));
   }
-  return ParseNpy<T>(*bytes, file);
-}
-
-absl::StatusOr<RowMajorMatrix> ToMatrix(absl::StatusOr<NpyArray<float>> array, absl::string_view file) {
-  if (!array.ok()) return array.status();
-  if (array->shape.size() != 2) {
-    return absl::InvalidArgumentError(absl::StrCat(file, ": expected a 2-dimensional array, got ",
-                                                   array->shape.size(), " dimensions"));
+  if (header->shape.size() != dimensions) {
+    return absl::InvalidArgumentError(absl::StrCat(file, ": expected a ", dimensions,
+                                                   "-dimensional array, got ", header->shape.size(),
+                                                   " dimensions"));
   }
-  return RowMajorMatrix(Eigen::Map<const RowMajorMatrix>(array->data.data(), array->shape[0], array->shape[1]));
+  return absl::OkStatus();
 }
 
 template <typename T>
-absl::StatusOr<std::vector<T>> ToVector(absl::StatusOr<NpyArray<T>> array, absl::string_view file) {
-  if (!array.ok()) return array.status();
-  if (array->shape.size() != 1) {
-    return absl::InvalidArgumentError(absl::StrCat(file, ": expected a 1-dimensional array, got ",
-                                                   array->shape.size(), " dimensions"));
-  }
-  return std::move(array->data);
+absl::Status ReadVector(const std::filesystem::path& dir, const std::string& file, const ModelManifest& manifest,
+                        std::vector<T>& out) {
+  return ReadVerified(dir, file, manifest, NpyDtypeOf<T>(), 1, [&](const NpyHeader& header) -> void* {
+    out.resize(static_cast<size_t>(header.num_elements()));
+    return out.data();
+  });
+}
+
+absl::Status ReadMatrix(const std::filesystem::path& dir, const std::string& file, const ModelManifest& manifest,
+                        RowMajorMatrix& out) {
+  return ReadVerified(dir, file, manifest, NpyDtype::kFloat32, 2, [&](const NpyHeader& header) -> void* {
+    if (header.shape.size() == 2) {
+      out.resize(header.shape[0], header.shape[1]);
+    } else {
+      out.resize(header.num_elements(), 1);
+    }
+    return out.data();
+  });
 }
 
 RowMajorMatrix ClusterMeanFactors(const ModelManifest& manifest, const ModelArrays& arrays) {
@@ -252,7 +283,9 @@ Model::Model(int64_t version, ModelManifest manifest, ModelArrays arrays)
       product_index_(IndexProducts(manifest_)),
       cluster_mean_factors_(ClusterMeanFactors(manifest_, arrays_)),
       minimum_age_(MinimumAges(manifest_)),
-      feature_spec_(manifest_.features().begin(), manifest_.features().end()) {}
+      feature_spec_(manifest_.features().begin(), manifest_.features().end()),
+      packed_product_factors_(arrays_.product_factors),
+      score_bias_(ProductScoreBias(arrays_.product_popularity, popularity_weight())) {}
 
 absl::StatusOr<std::shared_ptr<const Model>> Model::Load(const std::string& version_dir, int64_t version) {
   const std::filesystem::path dir(version_dir);
@@ -263,47 +296,34 @@ absl::StatusOr<std::shared_ptr<const Model>> Model::Load(const std::string& vers
   if (auto status = ValidateManifest(*manifest); !status.ok()) return status;
 
   ModelArrays arrays;
-  auto ids = ToVector(ReadVerified<int64_t>(dir, kCustomerIdsFile, *manifest), kCustomerIdsFile);
-  if (!ids.ok()) return ids.status();
-  arrays.customer_ids = std::move(*ids);
-  auto customer_factors = ToMatrix(ReadVerified<float>(dir, kCustomerFactorsFile, *manifest), kCustomerFactorsFile);
-  if (!customer_factors.ok()) return customer_factors.status();
-  arrays.customer_factors = std::move(*customer_factors);
-  auto product_factors = ToMatrix(ReadVerified<float>(dir, kProductFactorsFile, *manifest), kProductFactorsFile);
-  if (!product_factors.ok()) return product_factors.status();
-  arrays.product_factors = std::move(*product_factors);
-  auto singular = ToVector(ReadVerified<float>(dir, kSingularValuesFile, *manifest), kSingularValuesFile);
-  if (!singular.ok()) return singular.status();
-  arrays.singular_values = Eigen::Map<const Eigen::VectorXf>(singular->data(), static_cast<Eigen::Index>(singular->size()));
-  auto centroids = ToMatrix(ReadVerified<float>(dir, kClusterCentroidsFile, *manifest), kClusterCentroidsFile);
-  if (!centroids.ok()) return centroids.status();
-  arrays.cluster_centroids = std::move(*centroids);
-  auto clusters = ToVector(ReadVerified<int32_t>(dir, kCustomerClustersFile, *manifest), kCustomerClustersFile);
-  if (!clusters.ok()) return clusters.status();
-  arrays.customer_clusters = std::move(*clusters);
-  auto indptr = ToVector(ReadVerified<int64_t>(dir, kHoldingsIndptrFile, *manifest), kHoldingsIndptrFile);
-  if (!indptr.ok()) return indptr.status();
-  arrays.holdings_indptr = std::move(*indptr);
-  auto indices = ToVector(ReadVerified<int32_t>(dir, kHoldingsIndicesFile, *manifest), kHoldingsIndicesFile);
-  if (!indices.ok()) return indices.status();
-  arrays.holdings_indices = std::move(*indices);
-  auto popularity = ToVector(ReadVerified<float>(dir, kProductPopularityFile, *manifest), kProductPopularityFile);
-  if (!popularity.ok()) return popularity.status();
-  arrays.product_popularity = std::move(*popularity);
+  // Each array is read once, straight into its final storage (no staging
+  // copy), and hashed on the way: a 10M-customer version loads at about the
+  // speed of reading and hashing its bytes.
+  if (auto s = ReadVector(dir, kCustomerIdsFile, *manifest, arrays.customer_ids); !s.ok()) return s;
+  if (auto s = ReadMatrix(dir, kCustomerFactorsFile, *manifest, arrays.customer_factors); !s.ok()) return s;
+  if (auto s = ReadMatrix(dir, kProductFactorsFile, *manifest, arrays.product_factors); !s.ok()) return s;
+  std::vector<float> singular;
+  if (auto s = ReadVector(dir, kSingularValuesFile, *manifest, singular); !s.ok()) return s;
+  arrays.singular_values = Eigen::Map<const Eigen::VectorXf>(singular.data(), static_cast<Eigen::Index>(singular.size()));
+  if (auto s = ReadMatrix(dir, kClusterCentroidsFile, *manifest, arrays.cluster_centroids); !s.ok()) return s;
+  if (auto s = ReadVector(dir, kCustomerClustersFile, *manifest, arrays.customer_clusters); !s.ok()) return s;
+  if (auto s = ReadVector(dir, kHoldingsIndptrFile, *manifest, arrays.holdings_indptr); !s.ok()) return s;
+  if (auto s = ReadVector(dir, kHoldingsIndicesFile, *manifest, arrays.holdings_indices); !s.ok()) return s;
+  if (auto s = ReadVector(dir, kProductPopularityFile, *manifest, arrays.product_popularity); !s.ok()) return s;
 
   // Optional files: read only when the manifest lists them.
   if (manifest->files().contains(kCustomerAgesFile)) {
-    auto ages = ToVector(ReadVerified<int32_t>(dir, kCustomerAgesFile, *manifest), kCustomerAgesFile);
-    if (!ages.ok()) return ages.status();
+    if (auto s = ReadVector(dir, kCustomerAgesFile, *manifest, arrays.customer_ages); !s.ok()) return s;
     // Listed means present: an empty file would silently mean "no ages".
-    if (auto s = CheckVectorSize(kCustomerAgesFile, *ages, manifest->num_customers()); !s.ok()) return s;
-    arrays.customer_ages = std::move(*ages);
+    if (auto s = CheckVectorSize(kCustomerAgesFile, arrays.customer_ages, manifest->num_customers()); !s.ok()) {
+      return s;
+    }
   }
   if (manifest->files().contains(kCustomerFlagsFile)) {
-    auto flags = ToVector(ReadVerified<uint8_t>(dir, kCustomerFlagsFile, *manifest), kCustomerFlagsFile);
-    if (!flags.ok()) return flags.status();
-    if (auto s = CheckVectorSize(kCustomerFlagsFile, *flags, manifest->num_customers()); !s.ok()) return s;
-    arrays.customer_flags = std::move(*flags);
+    if (auto s = ReadVector(dir, kCustomerFlagsFile, *manifest, arrays.customer_flags); !s.ok()) return s;
+    if (auto s = CheckVectorSize(kCustomerFlagsFile, arrays.customer_flags, manifest->num_customers()); !s.ok()) {
+      return s;
+    }
   }
 
   return FromArrays(version, *std::move(manifest), std::move(arrays));

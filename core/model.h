@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "core/customer_features.h"
+#include "core/scoring_kernel.h"
 #include "core/svd.h"
 #include "easymoney/model/v1/manifest.pb.h"
 
@@ -119,6 +120,11 @@ class Model {
   // Weight of the popularity prior in personalised scores (manifest
   // training.popularity_weight; see ScoreProducts).
   float popularity_weight() const { return static_cast<float>(manifest_.training().popularity_weight()); }
+  // Product factors in the scoring kernel's panel layout, packed at load.
+  const PackedFactors& packed_product_factors() const { return packed_product_factors_; }
+  // popularity_weight() x product_popularity: the per-product term of a
+  // personalised score, computed once.
+  std::span<const float> score_bias() const { return score_bias_; }
 
  private:
   Model(int64_t version, easymoney::model::v1::ModelManifest manifest, ModelArrays arrays);
@@ -131,6 +137,8 @@ class Model {
   const std::vector<int32_t> minimum_age_;
   // Copied out of the manifest once, not per cold-start request.
   const FeatureSpec feature_spec_;
+  const PackedFactors packed_product_factors_;
+  const std::vector<float> score_bias_;
 };
 
 // The file names of a version directory.

@@ -8,14 +8,17 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <limits>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "core/sha256.h"
 
 namespace easymoney {
 namespace {
@@ -25,6 +28,7 @@ constexpr absl::string_view kMagic = "\x93NUMPY";
 // cannot overflow int64 and a lying header cannot make us allocate the world.
 constexpr int64_t kMaxDimension = int64_t{1} << 34;
 constexpr int64_t kMaxElements = int64_t{1} << 36;
+constexpr uint64_t kMaxHeaderBytes = 64 * 1024;
 
 size_t DtypeSize(NpyDtype dtype) {
   switch (dtype) {
@@ -90,7 +94,12 @@ int64_t NpyHeader::num_elements() const {
   return count;
 }
 
-absl::StatusOr<NpyHeader> ParseNpyHeader(absl::string_view file_bytes, absl::string_view name) {
+namespace {
+
+// Parses the header at the start of `prefix` (the first bytes of a file of
+// `file_size` bytes) and checks the shape's data fills the rest exactly.
+absl::StatusOr<NpyHeader> ParseHeaderPrefix(absl::string_view file_bytes, uint64_t file_size,
+                                            absl::string_view name) {
   if (file_bytes.size() < 10 || file_bytes.substr(0, kMagic.size()) != kMagic) {
     return absl::InvalidArgumentError(
         absl::StrCat(name, ": not a .npy file (missing \\x93NUMPY magic)"));
@@ -116,6 +125,11 @@ absl::StatusOr<NpyHeader> ParseNpyHeader(absl::string_view file_bytes, absl::str
         absl::StrCat(name, ": unsupported .npy format version ", major));
   }
   if (header_len > file_bytes.size() - prefix_len) {
+    if (file_size > file_bytes.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(name, ": .npy header of ", header_len,
+                                                     " bytes is longer than the ", kMaxHeaderBytes,
+                                                     "-byte limit"));
+    }
     return absl::InvalidArgumentError(absl::StrCat(
         name, ": truncated .npy header (header says ", header_len, " bytes, file has ",
         file_bytes.size() - prefix_len, ")"));
@@ -183,13 +197,86 @@ absl::StatusOr<NpyHeader> ParseNpyHeader(absl::string_view file_bytes, absl::str
   }
 
   const int64_t expected_bytes = elements * static_cast<int64_t>(DtypeSize(header.dtype));
-  const int64_t actual_bytes = static_cast<int64_t>(file_bytes.size() - header.data_offset);
+  const int64_t actual_bytes = static_cast<int64_t>(file_size - header.data_offset);
   if (actual_bytes != expected_bytes) {
     return absl::InvalidArgumentError(absl::StrCat(
         name, ": data size mismatch: shape ", shape_text->substr(0, shape_end + 1), " of ",
         NpyDescr(header.dtype), " needs ", expected_bytes, " bytes, file has ", actual_bytes,
         actual_bytes < expected_bytes ? " (truncated)" : " (trailing bytes)"));
   }
+  return header;
+}
+
+}  // namespace
+
+absl::StatusOr<NpyHeader> ParseNpyHeader(absl::string_view file_bytes, absl::string_view name) {
+  return ParseHeaderPrefix(file_bytes, file_bytes.size(), name);
+}
+
+absl::StatusOr<NpyHeader> ReadNpyInto(const std::string& path, absl::string_view name, NpyDtype dtype,
+                                      absl::FunctionRef<void*(const NpyHeader&)> allocate,
+                                      std::string* sha256_hex) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int error = errno;
+    const std::string message = absl::StrCat(name, ": ", std::strerror(error));
+    return error == ENOENT ? absl::NotFoundError(message) : absl::InvalidArgumentError(message);
+  }
+  absl::Cleanup closer = [fd] { close(fd); };
+  struct stat info;
+  if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrCat(name, ": not a regular file"));
+  }
+  const uint64_t file_size = static_cast<uint64_t>(info.st_size);
+  // Reads exactly `size` bytes at the current offset (short only at EOF).
+  auto read_fully = [&](char* out, size_t size) -> absl::StatusOr<size_t> {
+    size_t done = 0;
+    while (done < size) {
+      const ssize_t got = read(fd, out + done, size - done);
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) return absl::InvalidArgumentError(absl::StrCat(name, ": read failed: ", std::strerror(errno)));
+      if (got == 0) break;
+      done += static_cast<size_t>(got);
+    }
+    return done;
+  };
+  // numpy's headers are a few hundred bytes; a longer one is refused below.
+  std::string prefix(static_cast<size_t>(std::min<uint64_t>(file_size, kMaxHeaderBytes)), '\0');
+  auto got = read_fully(prefix.data(), prefix.size());
+  if (!got.ok()) return got.status();
+  prefix.resize(*got);
+  auto header = ParseHeaderPrefix(prefix, file_size, name);
+  if (!header.ok()) return header.status();
+  if (header->dtype != dtype) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ": dtype is ", NpyDescr(header->dtype), ", expected ", NpyDescr(dtype)));
+  }
+  static_assert(std::endian::native == std::endian::little);
+  Sha256Hasher hasher;
+  hasher.Update(prefix.data(), header->data_offset);
+  const size_t data_bytes = static_cast<size_t>(header->num_elements()) * DtypeSize(dtype);
+  char* out = static_cast<char*>(allocate(*header));
+  // The data that came with the prefix, then the rest in chunks small enough
+  // to be hashed while they are still in cache.
+  const size_t in_prefix = std::min(data_bytes, prefix.size() - header->data_offset);
+  if (in_prefix > 0) std::memcpy(out, prefix.data() + header->data_offset, in_prefix);
+  hasher.Update(out, in_prefix);
+  constexpr size_t kChunk = size_t{1} << 20;
+  for (size_t done = in_prefix; done < data_bytes;) {
+    const size_t want = std::min(kChunk, data_bytes - done);
+    auto chunk = read_fully(out + done, want);
+    if (!chunk.ok()) return chunk.status();
+    if (*chunk != want) {
+      return absl::InvalidArgumentError(absl::StrCat(name, ": file shrank while being read"));
+    }
+    hasher.Update(out + done, want);
+    done += want;
+  }
+  char extra;
+  auto tail = read_fully(&extra, 1);
+  if (!tail.ok()) return tail.status();
+  if (*tail != 0) return absl::InvalidArgumentError(absl::StrCat(name, ": file grew while being read"));
+  if (sha256_hex != nullptr) *sha256_hex = hasher.FinishHex();
   return header;
 }
 

@@ -19,6 +19,7 @@
 
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -52,6 +53,18 @@ struct NpyHeader {
 // dtype, order and that the shape's data fits in `file_bytes` exactly.
 // `name` only labels error messages.
 absl::StatusOr<NpyHeader> ParseNpyHeader(absl::string_view file_bytes, absl::string_view name);
+
+// Reads the .npy file at `path` straight into memory the caller provides: once
+// the header is parsed and checked (dtype must be `dtype`, data size must
+// match the file's size), `allocate(header)` returns where the
+// num_elements() values go. Every byte of the file is hashed on the way, so
+// checking a checksum costs no second pass; the hex SHA-256 goes to
+// `sha256_hex` when it is not null. A lying header cannot make the caller
+// allocate more than the file holds. `name` labels error messages.
+// Errors: NOT_FOUND for a missing file, INVALID_ARGUMENT otherwise.
+absl::StatusOr<NpyHeader> ReadNpyInto(const std::string& path, absl::string_view name, NpyDtype dtype,
+                                      absl::FunctionRef<void*(const NpyHeader&)> allocate,
+                                      std::string* sha256_hex);
 
 // An array read into memory. Value type; thread-compatible.
 template <typename T>

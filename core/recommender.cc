@@ -17,6 +17,27 @@
 namespace easymoney {
 namespace {
 
+// Per-thread buffers reused by every request on the thread, so the hot path
+// does not allocate. Recommend never re-enters itself.
+struct Scratch {
+  std::vector<uint8_t> excluded;
+  std::vector<int32_t> held_now;
+  std::vector<float> folded;
+  std::vector<float> encoded;
+};
+
+Scratch& ThreadScratch() {
+  thread_local Scratch scratch;
+  return scratch;
+}
+
+// False for an empty or all-zero factor vector: a customer who held nothing
+// at training time has all-zero factors (they are R V), which would score
+// every product 0; they are ranked like an unknown customer instead.
+bool HasSignal(std::span<const float> factors) {
+  return std::any_of(factors.begin(), factors.end(), [](float value) { return value != 0; });
+}
+
 absl::StatusOr<int64_t> ParseCustomerId(absl::string_view text) {
   if (text.empty()) return absl::InvalidArgumentError("customer_id is empty");
   if (text.size() > kMaxCustomerIdLength) {
@@ -89,19 +110,10 @@ absl::StatusOr<CustomerProfile> ToCustomerProfile(const ProfileInput& input, int
 
 }  // namespace
 
-Strategy ScoreProducts(const RowMajorMatrix& product_factors, std::span<const float> customer_factors,
-                       std::span<const float> popularity, float popularity_weight, std::span<float> scores) {
-  const Eigen::Map<const Eigen::VectorXf> customer(customer_factors.data(),
-                                                   static_cast<Eigen::Index>(customer_factors.size()));
-  // A customer who held nothing at training time has all-zero factors (they
-  // are R V), which would score every product 0: rank them like an unknown
-  // customer instead.
-  if (customer.size() > 0 && customer.squaredNorm() > 0) {
-    Eigen::Map<Eigen::VectorXf> out(scores.data(), product_factors.rows());
-    out.noalias() = product_factors * customer;
-    if (popularity_weight != 0) {
-      out += popularity_weight * Eigen::Map<const Eigen::VectorXf>(popularity.data(), product_factors.rows());
-    }
+Strategy ScoreProducts(const PackedFactors& product_factors, std::span<const float> customer_factors,
+                       std::span<const float> popularity, std::span<const float> bias, std::span<float> scores) {
+  if (HasSignal(customer_factors)) {
+    ScoreAll(product_factors, customer_factors, bias, scores);
     return Strategy::kPersonalised;
   }
   std::copy(popularity.begin(), popularity.end(), scores.begin());
@@ -122,7 +134,11 @@ absl::StatusOr<Recommendation> Recommend(const Model& model, const Recommendatio
   const int num_results =
       query.num_results == 0 ? std::min(kDefaultNumResults, num_products) : query.num_results;
 
-  std::vector<uint8_t> excluded(static_cast<size_t>(num_products), 0);
+  Scratch& scratch = ThreadScratch();
+  std::vector<uint8_t>& excluded = scratch.excluded;
+  excluded.assign(static_cast<size_t>(num_products), 0);
+  std::vector<int32_t>& held_now = scratch.held_now;  // Distinct, as the caller sent them.
+  held_now.clear();
   if (query.current_holdings.has_value()) {
     const auto& held = *query.current_holdings;
     for (size_t i = 0; i < held.size(); ++i) {
@@ -132,17 +148,16 @@ absl::StatusOr<Recommendation> Recommend(const Model& model, const Recommendatio
             "current_holdings.product_ids[", i, "]: unknown product id '",
             absl::CHexEscape(held[i].substr(0, 64)), "'"));
       }
+      if (excluded[*product] == 0) held_now.push_back(*product);
       excluded[*product] = 1;
     }
   }
-
-  // Distinct products the caller says the customer holds now.
-  const int current_held = static_cast<int>(std::count(excluded.begin(), excluded.end(), 1));
+  const int current_held = static_cast<int>(held_now.size());
 
   Recommendation result;
-  std::vector<float> scores(static_cast<size_t>(num_products));
   const std::optional<int64_t> row = model.FindCustomer(*customer_id);
   std::span<const float> factors;
+  result.known_customer = row.has_value();
   if (row.has_value()) {
     result.cluster_id = model.customer_cluster(*row);
     factors = model.customer_factors(*row);
@@ -154,7 +169,7 @@ absl::StatusOr<Recommendation> Recommend(const Model& model, const Recommendatio
   // customer factors are the holdings row times V, so the same product
   // gives factors for the holdings as they are now (recency weighting is
   // not known at request time: every holding counts 1).
-  std::vector<float> folded;
+  bool folded = false;
   if (query.current_holdings.has_value()) {
     bool differs = !row.has_value();
     if (row.has_value()) {
@@ -163,12 +178,13 @@ absl::StatusOr<Recommendation> Recommend(const Model& model, const Recommendatio
                 std::any_of(snapshot.begin(), snapshot.end(), [&](int32_t p) { return excluded[p] == 0; });
     }
     if (differs) {
-      folded.assign(static_cast<size_t>(model.num_factors()), 0.0f);
-      Eigen::Map<Eigen::VectorXf> u(folded.data(), model.num_factors());
-      for (int p = 0; p < num_products; ++p) {
-        if (excluded[p] != 0) u += model.arrays().product_factors.row(p).transpose();
-      }
-      factors = folded;
+      // Summed in catalogue order, whatever order the caller sent.
+      std::sort(held_now.begin(), held_now.end());
+      scratch.folded.assign(static_cast<size_t>(model.num_factors()), 0.0f);
+      Eigen::Map<Eigen::VectorXf> u(scratch.folded.data(), model.num_factors());
+      for (int32_t p : held_now) u += model.arrays().product_factors.row(p).transpose();
+      factors = scratch.folded;
+      folded = true;
     }
   }
   // Cold start: an unknown customer whose holdings say nothing (none sent,
@@ -180,26 +196,19 @@ absl::StatusOr<Recommendation> Recommend(const Model& model, const Recommendatio
     profile = *std::move(converted);
   }
   bool from_cluster = false;
-  const bool factors_empty =
-      factors.empty() || Eigen::Map<const Eigen::VectorXf>(factors.data(), static_cast<Eigen::Index>(factors.size()))
-                                 .squaredNorm() == 0;
-  if (!row.has_value() && factors_empty && profile.has_value() && !model.feature_spec().empty()) {
-    std::vector<float> encoded(model.feature_spec().size());
-    EncodeProfile(model.feature_spec(), *profile, encoded);
-    const int32_t cluster = NearestCentroid(model.arrays().cluster_centroids, encoded.data());
+  if (!row.has_value() && !HasSignal(factors) && profile.has_value() && !model.feature_spec().empty()) {
+    scratch.encoded.resize(model.feature_spec().size());
+    EncodeProfile(model.feature_spec(), *profile, scratch.encoded);
+    const int32_t cluster = NearestCentroid(model.arrays().cluster_centroids, scratch.encoded.data());
     result.cluster_id = cluster;
     factors = model.cluster_mean_factors(cluster);
     from_cluster = true;
   }
-  result.strategy = ScoreProducts(model.arrays().product_factors, factors, model.arrays().product_popularity,
-                                  model.popularity_weight(), scores);
-  if (result.strategy == Strategy::kPersonalised) {
-    if (from_cluster) {
-      result.strategy = Strategy::kCluster;
-    } else if (!folded.empty()) {
-      result.strategy = Strategy::kFoldIn;
-    }
-  }
+  const bool personalised = HasSignal(factors);
+  result.strategy = !personalised ? Strategy::kPopular
+                    : from_cluster ? Strategy::kCluster
+                    : folded       ? Strategy::kFoldIn
+                                   : Strategy::kPersonalised;
   if (query.include_held) std::fill(excluded.begin(), excluded.end(), 0);
   // Product rules: what the request's profile says, else what the model
   // stored about the customer.
@@ -219,7 +228,11 @@ absl::StatusOr<Recommendation> Recommend(const Model& model, const Recommendatio
     const int32_t minimum = model.minimum_age(p);
     if (minimum >= 0 && (!age.has_value() || *age < minimum)) excluded[p] = 1;
   }
-  result.products = SelectTopN(scores, excluded, num_results);
+  if (personalised) {
+    TopNScores(model.packed_product_factors(), factors, model.score_bias(), excluded, num_results, result.products);
+  } else {
+    SelectTopNInto(model.arrays().product_popularity, excluded, num_results, result.products);
+  }
   return result;
 }
 

@@ -9,6 +9,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/status/statusor.h"
 #include "core/model.h"
+#include "core/scoring_kernel.h"
 #include "core/top_n.h"
 
 namespace easymoney {
@@ -54,9 +55,11 @@ struct RecommendationQuery {
 };
 
 struct Recommendation {
-  std::vector<ScoredIndex> products;  // Catalogue indices, best first.
+  TopNList products;  // Catalogue indices, best first.
   std::optional<int32_t> cluster_id;
   Strategy strategy = Strategy::kPersonalised;
+  // Whether the version knows the customer (has their factors).
+  bool known_customer = false;
 };
 
 inline constexpr int kDefaultNumResults = 5;
@@ -66,14 +69,15 @@ inline constexpr size_t kMaxCustomerIdLength = 19;
 
 // Scores every product for a customer whose factor vector is
 // `customer_factors`:
-//   score[p] = customer_factors . product_factors[p] + popularity_weight * popularity[p]
+//   score[p] = customer_factors . product_factors[p] + bias[p]
+// where bias = ProductScoreBias(popularity, popularity_weight).
 // The popularity prior ranks the products the factors say nothing about (the
 // trainer chooses its weight on validation data; 0 is plain PureSVD). An
 // empty or all-zero vector (unknown customer, or one who held nothing at
 // training time) scores by `popularity` alone. Returns which path scored.
 // Shared by the server and the offline evaluation so both rank alike.
-Strategy ScoreProducts(const RowMajorMatrix& product_factors, std::span<const float> customer_factors,
-                       std::span<const float> popularity, float popularity_weight, std::span<float> scores);
+Strategy ScoreProducts(const PackedFactors& product_factors, std::span<const float> customer_factors,
+                       std::span<const float> popularity, std::span<const float> bias, std::span<float> scores);
 
 // Ranks `model`'s catalogue for one customer. Thread-safe: reads only the
 // immutable model.
@@ -89,6 +93,9 @@ Strategy ScoreProducts(const RowMajorMatrix& product_factors, std::span<const fl
 // the nearest cluster's mean factors for an unknown customer with a profile
 // (cluster), else popularity. Product rules (manifest `rules`) then remove
 // products the customer may not be offered.
+//
+// Allocation-free for a known customer with up to kInlineResults results:
+// scratch space is per thread and reused, scoring is fused with selection.
 absl::StatusOr<Recommendation> Recommend(const Model& model, const RecommendationQuery& query);
 
 }  // namespace easymoney

@@ -1,5 +1,10 @@
 #include "core/trainer.h"
 
+#include "core/drift.h"
+#include "core/event_log.h"
+#include "core/progress.h"
+#include "absl/strings/numbers.h"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -119,6 +124,46 @@ float RawPopularityWeight(double relative_weight, const std::vector<float>& popu
   return top > 0 ? static_cast<float>(relative_weight / top) : 0.0f;
 }
 
+// Reads the server's event log and marks each converted product as held by
+// its customer in `snapshot` (the newest month), so what customers contracted
+// after the tables were extracted shapes the next version. Clicks and
+// impressions are counted but do not change holdings: a click is interest,
+// not ownership.
+absl::StatusOr<FeedbackUse> ApplyConversions(const std::string& log_dir, EasyMoneySnapshot& snapshot) {
+  FeedbackUse use;
+  ProgressLine progress("reading the event log", 0);
+  auto stats = ReadEventLog(log_dir, [&](const easymoney::model::v1::EventRecord& record) {
+    if (record.kind() != "feedback") return;
+    ++use.feedback_events;
+    if (record.event() != "conversion") return;
+    ++use.conversions;
+    int product = -1;
+    for (int p = 0; p < kNumProducts; ++p) {
+      if (kProducts[p].id == record.product_id()) product = p;
+    }
+    int64_t id = 0;
+    const auto row = absl::SimpleAtoi(record.customer_id(), &id)
+                         ? std::lower_bound(snapshot.customer_ids.begin(), snapshot.customer_ids.end(), id)
+                         : snapshot.customer_ids.end();
+    if (product < 0 || row == snapshot.customer_ids.end() || *row != id) {
+      ++use.conversions_unknown;
+      return;
+    }
+    uint16_t& held = snapshot.holdings[static_cast<size_t>(row - snapshot.customer_ids.begin())];
+    if ((held >> product) & 1u) {
+      ++use.conversions_already_held;
+      return;
+    }
+    held = static_cast<uint16_t>(held | (1u << product));
+    ++use.conversions_applied;
+  });
+  progress.Finish();
+  if (!stats.ok()) return stats.status();
+  use.records = stats->records;
+  use.skipped_lines = stats->skipped_lines;
+  return use;
+}
+
 absl::StatusOr<FittedSvd> FitSvd(const EasyMoneyTables& tables, const EasyMoneySnapshot& snapshot, int rank,
                                  double recency_weight, double relative_popularity_weight) {
   const HoldingsMatrix matrix = BuildHoldingsMatrix(tables, snapshot, recency_weight);
@@ -212,6 +257,9 @@ absl::Status EvaluateMonth(const EasyMoneyTables& tables, const EasyMoneySnapsho
   }
   std::vector<float> scores(kNumProducts);
   std::vector<uint8_t> excluded(kNumProducts);
+  // Scored by the server's kernel, so the backtest ranks as serving does.
+  const PackedFactors packed(fit.svd.product_factors);
+  const std::vector<float> bias = ProductScoreBias(fit.popularity, fit.popularity_weight);
   std::vector<int32_t> relevant;
   for (size_t i = 0; i < snapshot.customer_ids.size(); ++i) {
     const size_t row = snapshot.table_rows[i];
@@ -229,7 +277,7 @@ absl::Status EvaluateMonth(const EasyMoneyTables& tables, const EasyMoneySnapsho
     }
     const std::span<const float> factors(fit.svd.customer_factors.row(static_cast<Eigen::Index>(i)).data(),
                                          static_cast<size_t>(fit.svd.customer_factors.cols()));
-    ScoreProducts(fit.svd.product_factors, factors, fit.popularity, fit.popularity_weight, scores);
+    ScoreProducts(packed, factors, fit.popularity, bias, scores);
     out->model.Add(scores, excluded, relevant);
     if (!with_baselines) continue;
     out->popular.Add(fit.popularity, excluded, relevant);
@@ -293,8 +341,13 @@ absl::StatusOr<TrainingSummary> TrainEasyMoneyModel(const TrainerOptions& option
   report.data_quality = tables.quality.Lines();
   for (const ProductInfo& p : kProducts) report.product_names.emplace_back(p.id);
 
-  const EasyMoneySnapshot latest = SnapshotAt(tables, newest);
+  EasyMoneySnapshot latest = SnapshotAt(tables, newest);
   const int64_t num_customers = static_cast<int64_t>(latest.customer_ids.size());
+  if (!options.feedback_log_dir.empty()) {
+    auto used = ApplyConversions(options.feedback_log_dir, latest);
+    if (!used.ok()) return used.status();
+    summary.feedback = *used;
+  }
 
   // k for k-means: silhouette over the candidates, on the newest snapshot.
   int num_clusters = options.num_clusters;
@@ -519,11 +572,25 @@ absl::StatusOr<TrainingSummary> TrainEasyMoneyModel(const TrainerOptions& option
     rule->set_age(kAdultAge);
   }
   manifest.mutable_rules()->set_nothing_for_deceased(true);
+  // What cold-start traffic is compared with for drift (PSI).
+  {
+    std::vector<double> ages, salaries;
+    for (const CustomerProfile& profile : latest.profiles) {
+      if (profile.age.has_value()) ages.push_back(*profile.age);
+      if (profile.salary.has_value()) salaries.push_back(*profile.salary);
+    }
+    *manifest.add_feature_distributions() = DecileDistribution("age", std::move(ages));
+    *manifest.add_feature_distributions() = DecileDistribution("salary", std::move(salaries));
+  }
   auto* training = manifest.mutable_training();
   training->set_num_factors(rank);
   training->set_num_clusters(num_clusters);
   training->set_seed(static_cast<uint32_t>(options.seed));
   training->set_partition(std::string(kPartitions[newest]));
+  if (!options.feedback_log_dir.empty()) {
+    training->set_feedback_log(std::filesystem::absolute(options.feedback_log_dir).string());
+    training->set_feedback_conversions_applied(summary.feedback.conversions_applied);
+  }
   training->set_data_source(std::filesystem::absolute(options.data_dir).string());
   training->set_kmeans_restarts(options.kmeans_restarts);
   training->set_kmeans_inertia(clusters->kmeans.inertia);

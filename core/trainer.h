@@ -42,6 +42,21 @@ struct TrainerOptions {
   // A group whose metric differs from the best group's by more than this
   // fraction of the overall value is flagged.
   double fairness_gap_threshold = 0.5;
+  // The server's event log (--event-log-dir): CONVERSION events of customers
+  // in the newest month become holdings of the final fit ("continuous
+  // improvement"); empty: not read.
+  std::string feedback_log_dir;
+};
+
+// What the trainer took from the event log.
+struct FeedbackUse {
+  int64_t records = 0;            // Intact records read.
+  int64_t skipped_lines = 0;      // Torn or corrupt lines.
+  int64_t feedback_events = 0;    // Impressions, clicks and conversions.
+  int64_t conversions = 0;
+  int64_t conversions_applied = 0;        // Added a holding.
+  int64_t conversions_already_held = 0;   // The tables already had it.
+  int64_t conversions_unknown = 0;        // Customer or product not in the data.
 };
 
 struct TrainingSummary {
@@ -56,6 +71,7 @@ struct TrainingSummary {
   // Share of ||R||_F^2 that the kept singular values explain.
   double explained_variance = 0;
   double kmeans_inertia = 0;
+  FeedbackUse feedback;
   TrainingReport report;
 };
 

@@ -10,8 +10,9 @@ BUILD_DIR="${BUILD_DIR:-$REPO_ROOT/build}"
 REQUIRED_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libeigen3-dev libabsl-dev prometheus-cpp-dev libssl-dev
+  libeigen3-dev libabsl-dev prometheus-cpp-dev libcivetweb-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  prometheus python3 chromium
 )
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }

@@ -46,6 +46,12 @@ class RecommenderServer {
     int keep_previous = 1;
     // Audit log of ModelAdmin calls; empty writes the records to stderr.
     std::string audit_log_path;
+    // Event log directory (feedback and served answers); empty: no event
+    // log, and ReportFeedback answers FAILED_PRECONDITION.
+    std::string event_log_dir;
+    // Share of RecommendProducts answers written to the event log.
+    double served_log_sample = 1.0;
+    int64_t event_log_segment_bytes = int64_t{64} << 20;
   };
 
   // Starts serving. The health status is NOT_SERVING until a model version
@@ -71,8 +77,12 @@ class RecommenderServer {
   RecommenderServer() = default;
   void OnPublish(const std::shared_ptr<const ServingSet>& serving);
 
-  // Runs automatic canary analysis once a second while a rollout has it on.
+  // Once a second: updates the drift gauges, and runs automatic canary
+  // analysis while a rollout has it on.
   void AnalysisLoop();
+  void AnalyseCanary(const ServingSet& serving);
+  // Stable version of the previous publication, for the reassignment share.
+  std::shared_ptr<const Model> previous_stable_;  // Only OnPublish touches it.
 
   std::unique_ptr<ServerMetrics> metrics_;
   WindowStats window_;
@@ -80,6 +90,8 @@ class RecommenderServer {
   absl::Mutex analysis_mu_;
   bool stopping_ ABSL_GUARDED_BY(analysis_mu_) = false;
   std::thread analysis_thread_;
+  std::unique_ptr<EventLog> event_log_;
+  std::unique_ptr<FeedbackRecorder> feedback_;
   std::unique_ptr<RecommenderService> service_;
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<ModelAdminService> admin_service_;

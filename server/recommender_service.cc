@@ -6,6 +6,11 @@
 #include <string>
 #include <vector>
 
+#include <limits>
+#include <random>
+#include <thread>
+
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "core/recommender.h"
 #include "server/status_conversion.h"
@@ -71,6 +76,34 @@ bool IsServerError(grpc::StatusCode code) {
 
 // Scores the request with the shadow version and records how much of the
 // served answer it reproduces. Runs after the response is sent.
+easymoney::model::v1::EventRecord ServedRecord(int64_t version, Variant variant, const std::string& customer_id,
+                                                const v1::RecommendProductsResponse& response) {
+  easymoney::model::v1::EventRecord record;
+  record.set_kind("served");
+  record.set_time_unix_ms(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  record.set_request_id(response.request_id());
+  record.set_model_version(version);
+  record.set_variant(variant == Variant::kCanary ? "canary" : "stable");
+  record.set_customer_id(customer_id);
+  for (const auto& product : response.products()) record.add_products(product.product_id());
+  switch (response.strategy()) {
+    case v1::STRATEGY_POPULAR:
+      record.set_strategy("popular");
+      break;
+    case v1::STRATEGY_FOLD_IN:
+      record.set_strategy("fold_in");
+      break;
+    case v1::STRATEGY_CLUSTER:
+      record.set_strategy("cluster");
+      break;
+    default:
+      record.set_strategy("personalised");
+  }
+  return record;
+}
+
 void CompareWithShadow(const ServingState& state, const v1::RecommendProductsRequest& request,
                        const std::vector<std::string>& served) {
   absl::StatusOr<Recommendation> shadow = Recommend(*state.serving->shadow, QueryOf(request));
@@ -84,10 +117,40 @@ void CompareWithShadow(const ServingState& state, const v1::RecommendProductsReq
   state.shadow_metrics->overlap->Observe(static_cast<double>(common) / static_cast<double>(served.size()));
 }
 
+// Per-thread generator of request ids and sampling draws: no lock, no
+// allocation.
+std::mt19937_64& ThreadRandom() {
+  thread_local std::mt19937_64 random(std::random_device{}() ^
+                                      (static_cast<uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id()))
+                                       << 1));
+  return random;
+}
+
+// 15 hex digits (60 random bits): unique enough to join feedback to answers,
+// and short enough for std::string's inline buffer.
+void SetRequestId(v1::RecommendProductsResponse* response) {
+  char id[16];
+  absl::SNPrintF(id, sizeof(id), "%015x", ThreadRandom()() >> 4);
+  response->set_request_id(id, 15);
+}
+
 grpc::Status Answer(const Model& model, const VersionMetrics& metrics, const v1::RecommendProductsRequest& request,
                     v1::RecommendProductsResponse* response) {
   absl::StatusOr<Recommendation> result = Recommend(model, QueryOf(request));
   if (!result.ok()) return ToGrpcStatus(result.status());
+  SetRequestId(response);
+  if (result->cluster_id.has_value()) metrics.RecordCluster(*result->cluster_id);
+  if (!result->known_customer && !metrics.cold_start.empty() && metrics.cold_start[0] != nullptr) {
+    const int kind = result->strategy == Strategy::kFoldIn   ? VersionMetrics::kFoldIn
+                     : result->strategy == Strategy::kCluster ? VersionMetrics::kCluster
+                                                              : VersionMetrics::kPopular;
+    metrics.cold_start[kind]->Increment();
+    if (request.has_profile()) {
+      const auto& profile = request.profile();
+      metrics.RecordColdStartProfile(profile.has_age() ? std::optional<double>(profile.age()) : std::nullopt,
+                                     profile.has_salary() ? std::optional<double>(profile.salary()) : std::nullopt);
+    }
+  }
 
   response->set_model_version(model.version());
   response->set_strategy(ToProto(result->strategy));
@@ -241,9 +304,95 @@ grpc::ServerUnaryReactor* RecommenderService::RecommendProducts(
     shadow_request = *request;
     for (const auto& product : response->products()) served.push_back(product.product_id());
   }
+  // The event log record is built before Finish (the response is gRPC's
+  // afterwards) but appended after it.
+  std::optional<easymoney::model::v1::EventRecord> served_record;
+  if (status.ok() && event_log_ != nullptr && served_log_threshold_ != 0 &&
+      ThreadRandom()() <= served_log_threshold_) {
+    served_record = ServedRecord(response->model_version(), variant, request->customer_id(), *response);
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(status);
+  if (served_record.has_value()) {
+    event_log_->Append(FormatEventRecord(*served_record));
+    metrics_->OnServedLogged();
+  }
   if (shadow_request.has_value()) CompareWithShadow(*state, *shadow_request, served);
+  return reactor;
+}
+
+uint64_t RecommenderService::SampleThreshold(double share) {
+  if (!(share > 0)) return 0;
+  if (share >= 1) return std::numeric_limits<uint64_t>::max();
+  return static_cast<uint64_t>(share * 18446744073709551615.0);
+}
+
+grpc::ServerUnaryReactor* RecommenderService::ReportFeedback(grpc::CallbackServerContext* context,
+                                                             const v1::ReportFeedbackRequest* request,
+                                                             v1::ReportFeedbackResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const auto start = std::chrono::steady_clock::now();
+  auto finish = [this, reactor, start](const grpc::Status& status) {
+    metrics_->RecordFeedbackCall(status.error_code(),
+                                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    reactor->Finish(status);
+  };
+  if (feedback_ == nullptr) {
+    finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "this server runs without an event log (--event-log-dir), so it cannot record feedback"));
+    return reactor;
+  }
+  FeedbackInput input;
+  switch (request->event()) {
+    case v1::FEEDBACK_EVENT_IMPRESSION:
+      input.event = FeedbackEvent::kImpression;
+      break;
+    case v1::FEEDBACK_EVENT_CLICK:
+      input.event = FeedbackEvent::kClick;
+      break;
+    case v1::FEEDBACK_EVENT_CONVERSION:
+      input.event = FeedbackEvent::kConversion;
+      break;
+    default:
+      finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "event " + std::to_string(request->event()) +
+                              " is not IMPRESSION (1), CLICK (2) or CONVERSION (3)"));
+      return reactor;
+  }
+  if (request->variant() != v1::VARIANT_STABLE && request->variant() != v1::VARIANT_CANARY) {
+    finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "variant " + std::to_string(request->variant()) +
+                            " is not STABLE (1) or CANARY (2): echo the variant of the answer"));
+    return reactor;
+  }
+  if (request->event_time_unix_ms() < 0) {
+    finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "event_time_unix_ms is negative"));
+    return reactor;
+  }
+  input.variant = request->variant() == v1::VARIANT_CANARY ? Variant::kCanary : Variant::kStable;
+  input.request_id = request->request_id();
+  input.customer_id = request->customer_id();
+  input.product_id = request->product_id();
+  input.model_version = request->model_version();
+  input.time_unix_ms = request->event_time_unix_ms();
+  const FeedbackEvent event = input.event;
+  const int64_t version = input.model_version;
+  const Variant variant = input.variant;
+  std::string product = request->product_id();
+  feedback_->Record(input, [this, finish, response, event, version, variant,
+                            product = std::move(product)](absl::StatusOr<bool> result) {
+    if (!result.ok()) {
+      if (absl::IsUnavailable(result.status())) metrics_->OnEventLogError();
+      finish(ToGrpcStatus(result.status()));
+      return;
+    }
+    response->set_duplicate(*result);
+    if (!*result) {
+      metrics_->RecordFeedback(event, version, variant, product);
+      metrics_->OnFeedbackLogged();
+    }
+    finish(grpc::Status::OK);
+  });
   return reactor;
 }
 

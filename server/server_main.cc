@@ -20,6 +20,11 @@ ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(1),
 ABSL_FLAG(std::string, version_policy, "latest",
           "Which version is stable when routing.json names none: 'latest' (newest valid) or 'pinned:<version>'.");
 ABSL_FLAG(int, keep_previous, 1, "Previous stable versions kept loaded for instant rollback.");
+ABSL_FLAG(std::string, event_log_dir, "events",
+          "Directory of the durable event log (feedback and served answers, docs/kpis.md); empty: no log, and "
+          "ReportFeedback is refused.");
+ABSL_FLAG(double, served_log_sample, 1.0, "Share of RecommendProducts answers written to the event log (0..1).");
+ABSL_FLAG(int64_t, event_log_segment_bytes, int64_t{64} << 20, "Rotate event-log segments at this size.");
 ABSL_FLAG(std::string, audit_log, "", "Append ModelAdmin actions to this file (JSON lines); empty: stderr.");
 
 namespace {
@@ -35,6 +40,13 @@ int RunServer() {
   options.version_policy = absl::GetFlag(FLAGS_version_policy);
   options.keep_previous = absl::GetFlag(FLAGS_keep_previous);
   options.audit_log_path = absl::GetFlag(FLAGS_audit_log);
+  options.event_log_dir = absl::GetFlag(FLAGS_event_log_dir);
+  options.served_log_sample = absl::GetFlag(FLAGS_served_log_sample);
+  options.event_log_segment_bytes = absl::GetFlag(FLAGS_event_log_segment_bytes);
+  if (!(options.served_log_sample >= 0 && options.served_log_sample <= 1)) {
+    std::fprintf(stderr, "recommender-server: --served-log-sample must be in [0, 1]\n");
+    return 2;
+  }
 
   // Block the signals in every thread, then wait for them on one thread.
   sigset_t signals;
@@ -51,6 +63,8 @@ int RunServer() {
   std::fprintf(stderr, "recommender-server: gRPC on %s:%d, metrics on http://%s:%d/metrics, model base %s\n",
                absl::GetFlag(FLAGS_host).c_str(), (*server)->port(), absl::GetFlag(FLAGS_metrics_host).c_str(),
                (*server)->metrics_port(), options.model_base.c_str());
+  std::fprintf(stderr, "recommender-server: status page http://%s:%d/status\n",
+               absl::GetFlag(FLAGS_metrics_host).c_str(), (*server)->metrics_port());
   if ((*server)->CurrentModel() == nullptr) {
     std::fprintf(stderr, "recommender-server: no valid model version yet; answering UNAVAILABLE until one appears\n");
   }

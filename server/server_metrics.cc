@@ -1,8 +1,13 @@
 #include "server/server_metrics.h"
 
 #include <chrono>
+#include <cmath>
+#include <span>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "core/drift.h"
+#include "server/status_page.h"
 
 namespace easymoney {
 namespace {
@@ -17,14 +22,23 @@ constexpr std::array<const char*, kNumGrpcCodes> kCodeNames = {
 const char* VariantLabel(Variant variant) { return variant == Variant::kCanary ? "canary" : "stable"; }
 
 // Sub-millisecond resolution where the service lives, coarse beyond.
-const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
-  static const auto* buckets = new prometheus::Histogram::BucketBoundaries{
+std::vector<double> LatencyBuckets() {
+  return {
       25e-6, 50e-6, 100e-6, 200e-6, 300e-6, 500e-6, 750e-6, 1e-3, 2.5e-3,
       5e-3,  10e-3, 25e-3,  50e-3,  100e-3, 250e-3, 1.0};
-  return *buckets;
 }
 
 }  // namespace
+
+void VersionMetrics::RecordColdStartProfile(std::optional<double> age, std::optional<double> salary) const {
+  if (age.has_value() && !cold_start_ages.empty()) {
+    cold_start_ages[static_cast<size_t>(DistributionBin(age_reference, *age))].fetch_add(1, std::memory_order_relaxed);
+  }
+  if (salary.has_value() && !cold_start_salaries.empty()) {
+    cold_start_salaries[static_cast<size_t>(DistributionBin(salary_reference, *salary))].fetch_add(
+        1, std::memory_order_relaxed);
+  }
+}
 
 void VersionMetrics::RecordRequest(grpc::StatusCode code, double seconds) const {
   const int c = static_cast<int>(code);
@@ -36,7 +50,8 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(const std::
   std::unique_ptr<ServerMetrics> metrics(new ServerMetrics());
   try {
     // prometheus-cpp reports bind failures by throwing; keep that inside.
-    metrics->exposer_ = std::make_unique<prometheus::Exposer>(bind_address, /*num_threads=*/1);
+    metrics->exposer_ =
+        std::make_unique<prometheus::Exposer>(bind_address, /*num_threads=*/1, StatusPageCallbacks());
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", bind_address, ": ", e.what()));
   }
@@ -45,10 +60,12 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(const std::
   metrics->registry_ = std::make_shared<prometheus::Registry>();
   metrics->exposer_->RegisterCollectable(metrics->registry_);
 
-  metrics->durations_ = &prometheus::BuildHistogram()
-                             .Name("recommender_request_duration_seconds")
-                             .Help("Time from receiving an RPC to finishing it, by method, model version and variant.")
-                             .Register(*metrics->registry_);
+  // Observed on every request: lock-free and sharded (see
+  // sharded_histogram.h), exposed beside the registry's families.
+  metrics->durations_ = std::make_shared<ShardedHistogramFamily>(
+      "recommender_request_duration_seconds",
+      "Time from receiving an RPC to finishing it, by method, model version and variant.", LatencyBuckets());
+  metrics->exposer_->RegisterCollectable(metrics->durations_);
   metrics->requests_ = &prometheus::BuildCounter()
                             .Name("recommender_requests_total")
                             .Help("Finished RPCs by method, gRPC status code, model version and variant.")
@@ -89,21 +106,77 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(const std::
                                   .Name("recommender_shadow_overlap_ratio")
                                   .Help("Share of the served top-N that the shadow version's top-N also holds.")
                                   .Register(*metrics->registry_);
-  metrics->without_model_ = metrics->MakeHandles("none", "none", {});
+  metrics->cold_start_ = &prometheus::BuildCounter()
+                              .Name("recommender_cold_start_requests_total")
+                              .Help("Answers for customers the version does not know, by strategy (fold_in, cluster, "
+                                    "popular), model version and variant.")
+                              .Register(*metrics->registry_);
+  metrics->feedback_ = &prometheus::BuildCounter()
+                            .Name("recommender_feedback_events_total")
+                            .Help("Feedback events recorded (duplicates once), by event, model version and variant.")
+                            .Register(*metrics->registry_);
+  metrics->feedback_products_ = &prometheus::BuildCounter()
+                                     .Name("recommender_feedback_product_events_total")
+                                     .Help("Feedback events recorded, by event and product.")
+                                     .Register(*metrics->registry_);
+  metrics->cluster_psi_ = &prometheus::BuildGauge()
+                               .Name("recommender_cluster_psi")
+                               .Help("Population stability index of the served customers' cluster mix against the "
+                                     "training mix, since the version was published.")
+                               .Register(*metrics->registry_);
+  metrics->feature_psi_ = &prometheus::BuildGauge()
+                               .Name("recommender_feature_psi")
+                               .Help("Population stability index of cold-start profiles (age, salary) against the "
+                                     "training customers, since the version was published.")
+                               .Register(*metrics->registry_);
+  metrics->trained_timestamp_ = &prometheus::BuildGauge()
+                                     .Name("recommender_model_trained_timestamp_seconds")
+                                     .Help("Unix time the serving versions were trained (manifest created_at).")
+                                     .Register(*metrics->registry_);
+  metrics->cluster_reassigned_ = &prometheus::BuildGauge()
+                                      .Name("recommender_cluster_reassigned_ratio")
+                                      .Help("Share of the customers in both versions whose (matched) cluster "
+                                            "changed at the last stable swap.")
+                                      .Register(*metrics->registry_)
+                                      .Add({});
+  auto& appends = prometheus::BuildCounter()
+                      .Name("recommender_event_log_appends_total")
+                      .Help("Lines appended to the event log, by kind.")
+                      .Register(*metrics->registry_);
+  metrics->served_logged_ = &appends.Add({{"kind", "served"}});
+  metrics->feedback_logged_ = &appends.Add({{"kind", "feedback"}});
+  metrics->event_log_fsync_ = &prometheus::BuildHistogram()
+                                   .Name("recommender_event_log_fsync_seconds")
+                                   .Help("fdatasync time of each event-log group commit.")
+                                   .Register(*metrics->registry_)
+                                   .Add({}, prometheus::Histogram::BucketBoundaries{
+                                                1e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.5});
+  metrics->event_log_errors_ = &prometheus::BuildCounter()
+                                    .Name("recommender_event_log_errors_total")
+                                    .Help("Event-log writes or fsyncs that failed (nothing was acknowledged).")
+                                    .Register(*metrics->registry_)
+                                    .Add({});
+  metrics->without_model_ = std::make_unique<VersionMetrics>();
+  metrics->MakeHandles("none", "none", nullptr, *metrics->without_model_);
   // A batch may mix variants, so the call itself carries no version.
-  metrics->batch_ = metrics->MakeHandles("all", "all", {}, "RecommendProductsBatch");
+  metrics->batch_ = std::make_unique<VersionMetrics>();
+  metrics->MakeHandles("all", "all", nullptr, *metrics->batch_, "RecommendProductsBatch");
+  // Feedback names its version in the request; the call's own series do not.
+  metrics->feedback_calls_ = std::make_unique<VersionMetrics>();
+  metrics->MakeHandles("all", "all", nullptr, *metrics->feedback_calls_, "ReportFeedback");
   return metrics;
 }
 
-VersionMetrics ServerMetrics::MakeHandles(const std::string& version, const std::string& variant,
-                                          const std::vector<std::string>& products, const char* method) {
-  VersionMetrics handles;
-  handles.duration = &durations_->Add({{"method", method}, {"model_version", version}, {"variant", variant}},
-                                      LatencyBuckets());
+void ServerMetrics::MakeHandles(const std::string& version, const std::string& variant, const Model* model,
+                                VersionMetrics& handles, const char* method) {
+  handles.duration = durations_->Add({{"method", method}, {"model_version", version}, {"variant", variant}});
   for (int c = 0; c < kNumGrpcCodes; ++c) {
     handles.requests[c] = &requests_->Add(
         {{"method", method}, {"code", kCodeNames[c]}, {"model_version", version}, {"variant", variant}});
   }
+  if (model == nullptr) return;
+  std::vector<std::string> products;
+  for (int p = 0; p < model->num_products(); ++p) products.push_back(model->product(p).id());
   if (products.size() <= kMaxProductSeries) {
     for (const std::string& product : products) {
       handles.recommendations.push_back(
@@ -117,16 +190,49 @@ VersionMetrics ServerMetrics::MakeHandles(const std::string& version, const std:
         &recommendations_->Add({{"product", "(all)"}, {"model_version", version}, {"variant", variant}});
     handles.recommendations.assign(products.size(), all);
   }
-  return handles;
+  const char* const kColdStart[] = {"fold_in", "cluster", "popular"};
+  for (int s = 0; s < 3; ++s) {
+    handles.cold_start[s] =
+        &cold_start_->Add({{"strategy", kColdStart[s]}, {"model_version", version}, {"variant", variant}});
+  }
+  // The training cluster mix, from the version's own assignments.
+  const int clusters = model->manifest().num_clusters();
+  std::vector<int64_t> sizes(static_cast<size_t>(clusters), 0);
+  for (int32_t cluster : model->arrays().customer_clusters) ++sizes[static_cast<size_t>(cluster)];
+  for (int64_t size : sizes) {
+    handles.training_cluster_shares.push_back(
+        static_cast<double>(size) / static_cast<double>(std::max<int64_t>(1, model->num_customers())));
+  }
+  handles.served_clusters = std::vector<std::atomic<int64_t>>(static_cast<size_t>(clusters));
+  for (const auto& distribution : model->manifest().feature_distributions()) {
+    if (distribution.feature() == "age") {
+      handles.age_reference = distribution;
+      handles.cold_start_ages = std::vector<std::atomic<int64_t>>(static_cast<size_t>(distribution.shares_size()));
+    } else if (distribution.feature() == "salary") {
+      handles.salary_reference = distribution;
+      handles.cold_start_salaries =
+          std::vector<std::atomic<int64_t>>(static_cast<size_t>(distribution.shares_size()));
+    }
+  }
+  const prometheus::Labels labels = {{"model_version", version}, {"variant", variant}};
+  handles.cluster_psi = &cluster_psi_->Add(labels);
+  handles.cluster_psi->Set(std::nan(""));
+  if (!handles.cold_start_ages.empty()) {
+    handles.age_psi = &feature_psi_->Add({{"model_version", version}, {"variant", variant}, {"feature", "age"}});
+    handles.age_psi->Set(std::nan(""));
+  }
+  if (!handles.cold_start_salaries.empty()) {
+    handles.salary_psi = &feature_psi_->Add({{"model_version", version}, {"variant", variant}, {"feature", "salary"}});
+    handles.salary_psi->Set(std::nan(""));
+  }
 }
 
 std::shared_ptr<const VersionMetrics> ServerMetrics::ForVersion(const Model& model, Variant variant) {
   const std::pair<int64_t, int> key(model.version(), static_cast<int>(variant));
   absl::MutexLock lock(&mu_);
   if (auto live = live_[key].lock()) return live;
-  std::vector<std::string> products;
-  for (int p = 0; p < model.num_products(); ++p) products.push_back(model.product(p).id());
-  auto* handles = new VersionMetrics(MakeHandles(std::to_string(model.version()), VariantLabel(variant), products));
+  auto* handles = new VersionMetrics();
+  MakeHandles(std::to_string(model.version()), VariantLabel(variant), &model, *handles);
   std::shared_ptr<const VersionMetrics> shared(handles, [this, key](const VersionMetrics* released) {
     absl::MutexLock lock(&mu_);
     // A publication between the last release and this lock made new handles
@@ -151,6 +257,62 @@ void ServerMetrics::RemoveSeries(const VersionMetrics& handles) {
     if (counter != previous) recommendations_->Remove(counter);
     previous = counter;
   }
+  for (prometheus::Counter* counter : handles.cold_start) {
+    if (counter != nullptr) cold_start_->Remove(counter);
+  }
+  if (handles.cluster_psi != nullptr) cluster_psi_->Remove(handles.cluster_psi);
+  if (handles.age_psi != nullptr) feature_psi_->Remove(handles.age_psi);
+  if (handles.salary_psi != nullptr) feature_psi_->Remove(handles.salary_psi);
+}
+
+namespace {
+
+// PSI is exported once this many requests (or cold-start profiles) were
+// seen; below it the index is mostly sampling noise.
+constexpr int64_t kMinDriftSamples = 1000;
+
+std::vector<int64_t> Snapshot(const std::vector<std::atomic<int64_t>>& counts) {
+  std::vector<int64_t> out;
+  out.reserve(counts.size());
+  for (const auto& count : counts) out.push_back(count.load(std::memory_order_relaxed));
+  return out;
+}
+
+void SetPsi(prometheus::Gauge* gauge, std::span<const double> expected, const std::vector<std::atomic<int64_t>>& observed) {
+  if (gauge == nullptr) return;
+  const std::optional<double> psi = PopulationStabilityIndex(expected, Snapshot(observed), kMinDriftSamples);
+  gauge->Set(psi.value_or(std::nan("")));
+}
+
+}  // namespace
+
+void ServerMetrics::UpdateDrift(const VersionMetrics& handles) {
+  SetPsi(handles.cluster_psi, handles.training_cluster_shares, handles.served_clusters);
+  const std::vector<double> ages(handles.age_reference.shares().begin(), handles.age_reference.shares().end());
+  SetPsi(handles.age_psi, ages, handles.cold_start_ages);
+  const std::vector<double> salaries(handles.salary_reference.shares().begin(),
+                                     handles.salary_reference.shares().end());
+  SetPsi(handles.salary_psi, salaries, handles.cold_start_salaries);
+}
+
+prometheus::Counter* ServerMetrics::FeedbackCounterLocked(FeedbackEvent event, int64_t version, Variant variant) {
+  prometheus::Counter*& counter = version_feedback_[{static_cast<int>(event), version, static_cast<int>(variant)}];
+  if (counter == nullptr) {
+    counter = &feedback_->Add({{"event", FeedbackEventName(event)},
+                               {"model_version", std::to_string(version)},
+                               {"variant", VariantLabel(variant)}});
+  }
+  return counter;
+}
+
+void ServerMetrics::RecordFeedback(FeedbackEvent event, int64_t version, Variant variant, const std::string& product) {
+  absl::MutexLock lock(&mu_);
+  FeedbackCounterLocked(event, version, variant)->Increment();
+  prometheus::Counter*& counter = product_feedback_[{static_cast<int>(event), product}];
+  if (counter == nullptr) {
+    counter = &feedback_products_->Add({{"event", FeedbackEventName(event)}, {"product", product}});
+  }
+  counter->Increment();
 }
 
 void ServerMetrics::OnPublished(const Model& stable, const Model* canary) {
@@ -163,13 +325,30 @@ void ServerMetrics::OnPublished(const Model& stable, const Model* canary) {
   }
   for (prometheus::Gauge* gauge : serving_info_) gauge->Set(1);
   model_customers_->Set(static_cast<double>(stable.num_customers()));
+  // Feedback series exist (at 0) as soon as a version serves, so rates and
+  // ratios over them are defined before the first event.
+  for (int e = 0; e < kNumFeedbackEvents; ++e) {
+    FeedbackCounterLocked(static_cast<FeedbackEvent>(e), stable.version(), Variant::kStable);
+    if (canary != nullptr) FeedbackCounterLocked(static_cast<FeedbackEvent>(e), canary->version(), Variant::kCanary);
+  }
+  for (prometheus::Gauge* gauge : trained_) trained_timestamp_->Remove(gauge);
+  trained_.clear();
+  for (const Model* model : {&stable, canary}) {
+    if (model == nullptr) continue;
+    absl::Time created;
+    std::string error;
+    if (!absl::ParseTime(absl::RFC3339_full, model->manifest().created_at(), &created, &error)) continue;
+    prometheus::Gauge* gauge = &trained_timestamp_->Add({{"model_version", std::to_string(model->version())}});
+    gauge->Set(absl::ToDoubleSeconds(created - absl::UnixEpoch()));
+    trained_.push_back(gauge);
+  }
   model_loaded_timestamp_->Set(
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
 }
 
 void ServerMetrics::OnModelLoadFailed() { load_failures_->Increment(); }
 
-void ServerMetrics::RecordBatch(grpc::StatusCode code, double seconds) { batch_.RecordRequest(code, seconds); }
+void ServerMetrics::RecordBatch(grpc::StatusCode code, double seconds) { batch_->RecordRequest(code, seconds); }
 
 std::shared_ptr<const ShadowMetrics> ServerMetrics::ForShadow(const Model& shadow) {
   auto handles = std::make_shared<ShadowMetrics>();

@@ -5,8 +5,10 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <grpcpp/support/status.h>
@@ -21,7 +23,9 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "core/canary_router.h"
+#include "core/feedback_recorder.h"
 #include "core/model.h"
+#include "server/sharded_histogram.h"
 
 namespace easymoney {
 
@@ -34,11 +38,31 @@ inline constexpr size_t kMaxProductSeries = 1000;
 // RecommendProducts: made once when the version is published, so a request
 // only increments pre-resolved counters (no label lookup, no allocation).
 struct VersionMetrics {
-  prometheus::Histogram* duration = nullptr;
+  ShardedHistogramFamily::Series* duration = nullptr;
   std::array<prometheus::Counter*, kNumGrpcCodes> requests{};
   std::vector<prometheus::Counter*> recommendations;  // By catalogue index.
+  // Answers for customers the version does not know, by strategy.
+  enum ColdStart { kFoldIn = 0, kCluster = 1, kPopular = 2 };
+  std::array<prometheus::Counter*, 3> cold_start{};
+
+  // Drift: what the served traffic looked like, compared with training by
+  // ServerMetrics::UpdateDrift. Relaxed atomic counters (no lock per
+  // request); sized at publish.
+  std::vector<double> training_cluster_shares;
+  mutable std::vector<std::atomic<int64_t>> served_clusters;
+  easymoney::model::v1::FeatureDistribution age_reference, salary_reference;
+  mutable std::vector<std::atomic<int64_t>> cold_start_ages, cold_start_salaries;
+  prometheus::Gauge* cluster_psi = nullptr;
+  prometheus::Gauge* age_psi = nullptr;
+  prometheus::Gauge* salary_psi = nullptr;
 
   void RecordRequest(grpc::StatusCode code, double seconds) const;
+  void RecordCluster(int32_t cluster) const {
+    if (cluster >= 0 && static_cast<size_t>(cluster) < served_clusters.size()) {
+      served_clusters[static_cast<size_t>(cluster)].fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  void RecordColdStartProfile(std::optional<double> age, std::optional<double> salary) const;
 };
 
 // Shadow-mode handles of one shadow version.
@@ -67,7 +91,7 @@ class ServerMetrics {
   // /metrics, so retraining often does not grow the exposition forever.
   std::shared_ptr<const VersionMetrics> ForVersion(const Model& model, Variant variant) ABSL_LOCKS_EXCLUDED(mu_);
   // Handles for requests that found no model.
-  const VersionMetrics& without_model() const { return without_model_; }
+  const VersionMetrics& without_model() const { return *without_model_; }
 
   // Sets recommender_model_info to 1 for the versions serving now (labelled
   // by variant) and to 0 for those that served before.
@@ -75,19 +99,38 @@ class ServerMetrics {
   void OnModelLoadFailed();
   std::shared_ptr<const ShadowMetrics> ForShadow(const Model& shadow);
   void OnAutoRollback() { auto_rollbacks_->Increment(); }
+  // Recomputes the PSI gauges of `handles` from what it has served since it
+  // was published (exported once enough requests were seen).
+  void UpdateDrift(const VersionMetrics& handles);
+  void SetClusterReassignedRatio(double ratio) { cluster_reassigned_->Set(ratio); }
+  // Counts one recorded feedback event, by (event, version, variant) and by
+  // (event, product). Feedback arrives after its version may have stopped
+  // serving, so these series are kept for every version that ever served
+  // (6 per version) rather than removed with the version's other series.
+  void RecordFeedback(FeedbackEvent event, int64_t version, Variant variant, const std::string& product)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Event log: lines appended by kind, group commits and their fsync time,
+  // failed writes.
+  void OnServedLogged() { served_logged_->Increment(); }
+  void OnFeedbackLogged() { feedback_logged_->Increment(); }
+  void OnEventLogCommit(double fsync_seconds) { event_log_fsync_->Observe(fsync_seconds); }
+  void OnEventLogError() { event_log_errors_->Increment(); }
   // Counts one RecommendProductsBatch call (its items are counted as
   // RecommendProducts recommendations under their versions).
   void RecordBatch(grpc::StatusCode code, double seconds);
+  // Counts one ReportFeedback call.
+  void RecordFeedbackCall(grpc::StatusCode code, double seconds) { feedback_calls_->RecordRequest(code, seconds); }
 
  private:
   ServerMetrics() = default;
-  VersionMetrics MakeHandles(const std::string& version, const std::string& variant,
-                             const std::vector<std::string>& products, const char* method = "RecommendProducts");
+  // `model` is null for the handles of requests without a version.
+  void MakeHandles(const std::string& version, const std::string& variant, const Model* model,
+                   VersionMetrics& handles, const char* method = "RecommendProducts");
 
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   int port_ = 0;
-  prometheus::Family<prometheus::Histogram>* durations_ = nullptr;
+  std::shared_ptr<ShardedHistogramFamily> durations_;
   prometheus::Family<prometheus::Counter>* requests_ = nullptr;
   prometheus::Family<prometheus::Counter>* recommendations_ = nullptr;
   prometheus::Family<prometheus::Gauge>* model_info_ = nullptr;
@@ -97,8 +140,25 @@ class ServerMetrics {
   prometheus::Counter* auto_rollbacks_ = nullptr;
   prometheus::Family<prometheus::Counter>* shadow_requests_ = nullptr;
   prometheus::Family<prometheus::Histogram>* shadow_overlap_ = nullptr;
-  VersionMetrics without_model_;
-  VersionMetrics batch_;
+  prometheus::Family<prometheus::Counter>* cold_start_ = nullptr;
+  prometheus::Family<prometheus::Counter>* feedback_ = nullptr;
+  prometheus::Family<prometheus::Counter>* feedback_products_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* cluster_psi_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* feature_psi_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* trained_timestamp_ = nullptr;
+  prometheus::Gauge* cluster_reassigned_ = nullptr;
+  prometheus::Counter* served_logged_ = nullptr;
+  prometheus::Counter* feedback_logged_ = nullptr;
+  prometheus::Histogram* event_log_fsync_ = nullptr;
+  prometheus::Counter* event_log_errors_ = nullptr;
+  std::vector<prometheus::Gauge*> trained_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<int, std::string>, prometheus::Counter*> product_feedback_ ABSL_GUARDED_BY(mu_);
+  std::map<std::tuple<int, int64_t, int>, prometheus::Counter*> version_feedback_ ABSL_GUARDED_BY(mu_);
+  prometheus::Counter* FeedbackCounterLocked(FeedbackEvent event, int64_t version, Variant variant)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::unique_ptr<VersionMetrics> without_model_;
+  std::unique_ptr<VersionMetrics> batch_;
+  std::unique_ptr<VersionMetrics> feedback_calls_;
   absl::Mutex mu_;
   std::vector<prometheus::Gauge*> serving_info_ ABSL_GUARDED_BY(mu_);
   // Live handles by (version, variant), so a version published again shares

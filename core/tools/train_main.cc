@@ -1,14 +1,17 @@
 // recommender-train: easyMoney tables (or an interactions file) -> a new,
-// evaluated model version; recommend-all: batch top-N for a version.
+// evaluated model version; recommend-all: batch top-N for a version;
+// compare: how customers moved between the clusters of two versions.
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"
 #include "core/batch_recommendations.h"
+#include "core/cluster_migration.h"
 #include "core/interactions.h"
 #include "core/model_directory.h"
 #include "core/tool_flags.h"
@@ -26,6 +29,9 @@ ABSL_FLAG(double, popularity_prior, -1,
 ABSL_FLAG(int, clusters, 0, "Number of k-means customer clusters; 0 chooses k by silhouette.");
 ABSL_FLAG(int, kmeans_restarts, 3, "k-means++ restarts; the lowest-inertia run wins.");
 ABSL_FLAG(int, k, 7, "Cut-off of the ranking metrics (MAP@k, precision@k, ...).");
+ABSL_FLAG(std::string, feedback_log, "",
+          "The server's event log directory (--event-log-dir): CONVERSION events of customers in the newest month "
+          "are added to their holdings before the final fit.");
 ABSL_FLAG(int, backtest_months, 3, "Months in the rolling backtest (0 skips evaluation).");
 ABSL_FLAG(uint64_t, seed, 42, "Random seed (k-means seeding and sampling).");
 ABSL_FLAG(std::string, report, "", "Also write a self-contained HTML report to DIR/report.html.");
@@ -34,6 +40,9 @@ ABSL_FLAG(std::string, out, "", "recommend-all: output CSV path.");
 ABSL_FLAG(int, n, 7, "recommend-all: products per customer.");
 ABSL_FLAG(std::string, interactions, "",
           "Train on a customer,product[,value] log (CSV with header, or MovieLens-style TSV) instead of --data.");
+ABSL_FLAG(int64_t, from, 0, "compare: version A, the older one (or give A and B as arguments).");
+ABSL_FLAG(int64_t, to, 0, "compare: version B, the newer one.");
+ABSL_FLAG(bool, json, false, "compare: print one JSON object instead of tables.");
 ABSL_FLAG(double, test_fraction, 0.25, "--interactions: share of each customer's interactions held out for test.");
 
 namespace {
@@ -50,6 +59,13 @@ constexpr char kUsage[] =
     "      evaluation in its manifest (docs/model-format.md, docs/training.md).\n"
     "  recommender-train recommend-all --model-base MODELS [--version V] --out FILE [-n 7]\n"
     "      Writes the top-n products of every customer of a version to CSV.\n"
+    "  recommender-train compare [A B | --from A --to B] [--model-base MODELS] [--json]\n"
+    "      Compares the k-means clusters of versions A and B (default: the two\n"
+    "      newest): customers in both, only in A, only in B; the crosstab of A's\n"
+    "      clusters against B's; a one-to-one matching of the clusters (k-means\n"
+    "      numbers them arbitrarily); the share of common customers reassigned to\n"
+    "      another cluster; each A cluster's profile in raw units next to its\n"
+    "      matched B cluster's (docs/training.md, \"Comparing two versions\").\n"
     "Progress goes to stderr, tables to stdout.";
 
 int Fail(const absl::Status& status) {
@@ -81,9 +97,47 @@ int RecommendAll() {
   return 0;
 }
 
+// compare A B: versions from the arguments, --from/--to, or the two newest.
+int Compare(const std::vector<std::string>& args) {
+  const std::string model_base = absl::GetFlag(FLAGS_model_base);
+  int64_t from = absl::GetFlag(FLAGS_from);
+  int64_t to = absl::GetFlag(FLAGS_to);
+  constexpr char kCompareUsage[] = "compare needs two version numbers, as arguments or as --from/--to (see --help)\n";
+  if (args.size() == 3) {
+    const std::optional<int64_t> a = easymoney::ParseVersionName(args[1]);
+    const std::optional<int64_t> b = easymoney::ParseVersionName(args[2]);
+    if (!a.has_value() || !b.has_value() || from != 0 || to != 0) {
+      std::fputs(kCompareUsage, stderr);
+      return 2;
+    }
+    from = *a;
+    to = *b;
+  } else if (args.size() != 1 || (from == 0) != (to == 0)) {
+    std::fputs(kCompareUsage, stderr);
+    return 2;
+  } else if (from == 0) {
+    auto versions = easymoney::ListModelVersions(model_base);
+    if (!versions.ok()) return Fail(versions.status());
+    if (versions->size() < 2) return Fail(absl::NotFoundError("fewer than two model versions under " + model_base));
+    from = (*versions)[versions->size() - 2];
+    to = versions->back();
+  }
+  auto before = easymoney::Model::Load((std::filesystem::path(model_base) / std::to_string(from)).string(), from);
+  if (!before.ok()) return Fail(before.status());
+  auto after = easymoney::Model::Load((std::filesystem::path(model_base) / std::to_string(to)).string(), to);
+  if (!after.ok()) return Fail(after.status());
+  auto migration = easymoney::CompareClusters(**before, **after);
+  if (!migration.ok()) return Fail(migration.status());
+  const std::string text = absl::GetFlag(FLAGS_json) ? easymoney::ClusterMigrationToJson(*migration)
+                                                     : easymoney::FormatClusterMigration(*migration);
+  std::fputs(text.c_str(), stdout);
+  return 0;
+}
+
 int TrainEasyMoney() {
   easymoney::TrainerOptions options;
   options.data_dir = absl::GetFlag(FLAGS_data);
+  options.feedback_log_dir = absl::GetFlag(FLAGS_feedback_log);
   options.model_base = absl::GetFlag(FLAGS_model_base);
   options.num_factors = absl::GetFlag(FLAGS_factors);
   options.recency_weight = absl::GetFlag(FLAGS_recency_weight);
@@ -95,6 +149,15 @@ int TrainEasyMoney() {
   options.seed = absl::GetFlag(FLAGS_seed);
   auto summary = easymoney::TrainEasyMoneyModel(options);
   if (!summary.ok()) return Fail(summary.status());
+  if (!absl::GetFlag(FLAGS_feedback_log).empty()) {
+    const auto& f = summary->feedback;
+    std::printf("event log: %lld records (%lld corrupt lines skipped), %lld feedback events, %lld conversions: "
+                "%lld added a holding, %lld already held, %lld for unknown customers or products\n",
+                static_cast<long long>(f.records), static_cast<long long>(f.skipped_lines),
+                static_cast<long long>(f.feedback_events), static_cast<long long>(f.conversions),
+                static_cast<long long>(f.conversions_applied), static_cast<long long>(f.conversions_already_held),
+                static_cast<long long>(f.conversions_unknown));
+  }
   std::printf("data quality:\n");
   for (const std::string& line : summary->report.data_quality) std::printf("  %s\n", line.c_str());
   std::printf("%s", easymoney::FormatMetricsTable(summary->report).c_str());
@@ -118,6 +181,7 @@ int TrainEasyMoney() {
 int main(int argc, char** argv) {
   const std::vector<std::string> args = easymoney::ParseToolFlags(argc, argv, kUsage);
   if (!args.empty() && args[0] == "recommend-all") return RecommendAll();
+  if (!args.empty() && args[0] == "compare") return Compare(args);
   if (!args.empty()) {
     std::fprintf(stderr, "unknown command '%s' (see --help)\n", args[0].c_str());
     return 2;

@@ -1,0 +1,169 @@
+// ReportFeedback over a real loopback gRPC channel, with the event log on
+// disk and the metrics scraped over HTTP.
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "client/recommender_client.h"
+#include "core/event_log.h"
+#include "core/model_directory.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/recommender_server.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/test_model.h"
+
+namespace easymoney {
+namespace {
+
+namespace fs = std::filesystem;
+namespace v1 = easymoney::recommender::v1;
+using ::testing::HasSubstr;
+
+class FeedbackTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir("feedback");
+    const testing::TestModel model = testing::MakeTestModel();
+    ASSERT_TRUE(WriteModelVersion(dir_ + "/models", model.manifest, model.arrays).ok());
+  }
+  void TearDown() override {
+    client_.reset();
+    server_.reset();
+    fs::remove_all(dir_);
+  }
+
+  void Start(bool with_event_log) {
+    RecommenderServer::Options options;
+    options.model_base = dir_ + "/models";
+    options.grpc_address = "127.0.0.1:0";
+    options.metrics_address = "127.0.0.1:0";
+    options.poll_interval = absl::ZeroDuration();
+    options.audit_log_path = dir_ + "/audit.log";
+    if (with_event_log) options.event_log_dir = dir_ + "/events";
+    auto server = RecommenderServer::Create(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    RecommenderClient::Options client_options;
+    client_options.target = absl::StrCat("127.0.0.1:", server_->port());
+    auto client = RecommenderClient::Create(client_options);
+    ASSERT_TRUE(client.ok());
+    client_ = *std::move(client);
+  }
+
+  v1::RecommendProductsResponse Recommend(const std::string& customer) {
+    v1::RecommendProductsRequest request;
+    request.set_customer_id(customer);
+    auto response = client_->Recommend(request);
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? *response : v1::RecommendProductsResponse();
+  }
+
+  static v1::ReportFeedbackRequest Feedback(const v1::RecommendProductsResponse& answer, v1::FeedbackEvent event) {
+    v1::ReportFeedbackRequest request;
+    request.set_request_id(answer.request_id());
+    request.set_model_version(answer.model_version());
+    request.set_variant(answer.variant());
+    request.set_customer_id("10");
+    request.set_product_id(answer.products(0).product_id());
+    request.set_event(event);
+    return request;
+  }
+
+  std::string dir_;
+  std::unique_ptr<RecommenderServer> server_;
+  std::unique_ptr<RecommenderClient> client_;
+};
+
+TEST_F(FeedbackTest, RecordsEventsDurablyCountsThemOnceAndExportsThem) {
+  Start(true);
+  const v1::RecommendProductsResponse answer = Recommend("10");
+  ASSERT_GT(answer.products_size(), 0);
+  for (v1::FeedbackEvent event :
+       {v1::FEEDBACK_EVENT_IMPRESSION, v1::FEEDBACK_EVENT_CLICK, v1::FEEDBACK_EVENT_CONVERSION}) {
+    auto result = client_->ReportFeedback(Feedback(answer, event));
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_FALSE(result->duplicate());
+  }
+  // A retried event is acknowledged and not counted again.
+  auto again = client_->ReportFeedback(Feedback(answer, v1::FEEDBACK_EVENT_CLICK));
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->duplicate());
+
+  // Acknowledged means on disk: read the log while the server still runs.
+  int feedback = 0;
+  int served = 0;
+  auto read_log = [&] {
+    feedback = 0;
+    served = 0;
+    return ReadEventLog(dir_ + "/events", [&](const easymoney::model::v1::EventRecord& record) {
+    if (record.kind() == "feedback") {
+      ++feedback;
+      EXPECT_EQ(record.request_id(), answer.request_id());
+      EXPECT_EQ(record.product_id(), answer.products(0).product_id());
+      EXPECT_EQ(record.variant(), "stable");
+    } else if (record.kind() == "served") {
+      ++served;
+    }
+    });
+  };
+  auto stats = read_log();
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(feedback, 3);
+  // Served answers are appended after the response is sent, without waiting
+  // for the disk: give the group commit a moment.
+  for (int i = 0; i < 200 && served == 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+    ASSERT_TRUE(read_log().ok());
+  }
+  EXPECT_EQ(served, 1);
+
+  const std::string metrics = testing::HttpGet(server_->metrics_port(), "/metrics");
+  const std::string version = absl::StrCat("model_version=\"", answer.model_version(), "\"");
+  EXPECT_THAT(metrics, HasSubstr(absl::StrCat("recommender_feedback_events_total{event=\"click\",", version,
+                                              ",variant=\"stable\"} 1")));
+  EXPECT_THAT(metrics, HasSubstr(absl::StrCat("recommender_feedback_product_events_total{event=\"conversion\","
+                                              "product=\"",
+                                              answer.products(0).product_id(), "\"} 1")));
+  EXPECT_THAT(metrics, HasSubstr("recommender_event_log_appends_total{kind=\"feedback\"} 3"));
+}
+
+TEST_F(FeedbackTest, MalformedFeedbackIsInvalidArgumentNamingTheField) {
+  Start(true);
+  const v1::RecommendProductsResponse answer = Recommend("10");
+  struct Case {
+    std::function<void(v1::ReportFeedbackRequest&)> edit;
+    const char* message;
+  };
+  const Case cases[] = {
+      {[](auto& r) { r.set_event(v1::FEEDBACK_EVENT_UNSPECIFIED); }, "event 0"},
+      {[](auto& r) { r.set_event(static_cast<v1::FeedbackEvent>(42)); }, "event 42"},
+      {[](auto& r) { r.set_variant(v1::VARIANT_UNSPECIFIED); }, "variant 0"},
+      {[](auto& r) { r.set_model_version(99); }, "model_version 99"},
+      {[](auto& r) { r.set_product_id("no_such_product"); }, "product_id 'no_such_product'"},
+      {[](auto& r) { r.clear_request_id(); }, "request_id is empty"},
+      {[](auto& r) { r.clear_customer_id(); }, "customer_id is empty"},
+      {[](auto& r) { r.set_event_time_unix_ms(-1); }, "event_time_unix_ms"},
+  };
+  for (const Case& c : cases) {
+    v1::ReportFeedbackRequest request = Feedback(answer, v1::FEEDBACK_EVENT_CLICK);
+    c.edit(request);
+    auto result = client_->ReportFeedback(request);
+    ASSERT_FALSE(result.ok()) << c.message;
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << c.message;
+    EXPECT_THAT(std::string(result.status().message()), HasSubstr(c.message));
+  }
+}
+
+TEST_F(FeedbackTest, WithoutAnEventLogFeedbackIsRefused) {
+  Start(false);
+  const v1::RecommendProductsResponse answer = Recommend("10");
+  auto result = client_->ReportFeedback(Feedback(answer, v1::FEEDBACK_EVENT_CLICK));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace easymoney
