@@ -32,8 +32,8 @@ RUN apt-get update \
  && groupadd --system --gid 10001 recommender \
  && useradd --system --uid 10001 --gid recommender --home-dir /nonexistent --no-create-home \
       --shell /usr/sbin/nologin recommender \
- && mkdir /models \
- && chown recommender:recommender /models
+ && mkdir -p /models /var/lib/recommender/events \
+ && chown recommender:recommender /models /var/lib/recommender/events
 COPY --from=build /src/build/bin/recommender-server /src/build/bin/recommender-cli \
      /src/build/bin/recommender-train /src/build/bin/recommender-datagen /usr/local/bin/
 # The model mirror of the Kubernetes sidecar (deploy/k8s).
@@ -41,9 +41,12 @@ COPY scripts/sync-models /usr/local/bin/recommender-sync-models
 
 USER 10001:10001
 VOLUME /models
+# The durable event log (feedback and served answers): keep it on a volume.
+VOLUME /var/lib/recommender/events
 # gRPC (Recommender, ModelAdmin, grpc.health.v1, reflection) and Prometheus /metrics.
 EXPOSE 50051 9464
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
   CMD ["recommender-cli", "health", "--target", "127.0.0.1:50051", "--timeout", "3s"]
 ENTRYPOINT ["recommender-server"]
-CMD ["--model-base", "/models", "--host", "0.0.0.0", "--port", "50051", "--metrics-host", "0.0.0.0", "--metrics-port", "9464"]
+CMD ["--model-base", "/models", "--host", "0.0.0.0", "--port", "50051", "--metrics-host", "0.0.0.0", "--metrics-port", "9464", \
+     "--event-log-dir", "/var/lib/recommender/events"]

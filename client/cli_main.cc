@@ -40,6 +40,11 @@ ABSL_FLAG(int64_t, min_requests, 0, "models route --auto-rollback: requests per 
 ABSL_FLAG(double, max_error_increase, 0,
           "models route --auto-rollback: tolerated server-error ratio increase, absolute (0: 0.01).");
 ABSL_FLAG(double, max_p99_ratio, 0, "models route --auto-rollback: tolerated canary/stable p99 ratio (0: 1.5).");
+ABSL_FLAG(std::string, request_id, "", "feedback: request_id of the answer the product came from.");
+ABSL_FLAG(int64_t, model_version, 0, "feedback: model_version of that answer.");
+ABSL_FLAG(std::string, variant, "stable", "feedback: variant of that answer, stable or canary.");
+ABSL_FLAG(std::string, product, "", "feedback: the product id.");
+ABSL_FLAG(std::string, event, "", "feedback: impression, click or conversion.");
 ABSL_FLAG(std::string, operator_name, "", "models: your name for the audit log (sent as x-operator); default $USER.");
 
 namespace {
@@ -53,6 +58,8 @@ constexpr char kUsage[] =
     "                            [--target 127.0.0.1:50051]\n"
     "  recommender-cli health [--target 127.0.0.1:50051] [--lb-policy round_robin]\n"
     "  recommender-cli info [--target 127.0.0.1:50051] [--json]   (serving versions, catalogue, evaluation)\n"
+    "  recommender-cli feedback --request-id ID --model-version V [--variant stable|canary] --customer ID\n"
+    "                           --product P --event impression|click|conversion\n"
     "  recommender-cli models list|rescan|promote|rollback [--target ...] [--json]\n"
     "  recommender-cli models route --canary V --percent P [--stable V] [--salt S] [--auto-rollback]\n"
     "                               [--shadow V --shadow-percent P]\n"
@@ -73,6 +80,31 @@ std::string ToJson(const google::protobuf::Message& message) {
   std::string json;
   (void)google::protobuf::util::MessageToJsonString(message, &json, options);
   return json;
+}
+
+int Feedback(const easymoney::RecommenderClient& client) {
+  v1::ReportFeedbackRequest request;
+  request.set_request_id(absl::GetFlag(FLAGS_request_id));
+  request.set_model_version(absl::GetFlag(FLAGS_model_version));
+  const std::string variant = absl::GetFlag(FLAGS_variant);
+  request.set_variant(variant == "canary" ? v1::VARIANT_CANARY
+                      : variant == "stable" ? v1::VARIANT_STABLE
+                                            : v1::VARIANT_UNSPECIFIED);
+  request.set_customer_id(absl::GetFlag(FLAGS_customer));
+  request.set_product_id(absl::GetFlag(FLAGS_product));
+  const std::string event = absl::GetFlag(FLAGS_event);
+  request.set_event(event == "impression"   ? v1::FEEDBACK_EVENT_IMPRESSION
+                    : event == "click"      ? v1::FEEDBACK_EVENT_CLICK
+                    : event == "conversion" ? v1::FEEDBACK_EVENT_CONVERSION
+                                            : v1::FEEDBACK_EVENT_UNSPECIFIED);
+  auto response = client.ReportFeedback(request);
+  if (!response.ok()) return Fail(response.status());
+  if (absl::GetFlag(FLAGS_json)) {
+    std::printf("%s\n", ToJson(*response).c_str());
+  } else {
+    std::printf("%s\n", response->duplicate() ? "recorded before (duplicate, not counted again)" : "recorded");
+  }
+  return 0;
 }
 
 int Recommend(const easymoney::RecommenderClient& client) {
@@ -197,7 +229,8 @@ int Health(const easymoney::RecommenderClient& client) {
 int main(int argc, char** argv) {
   const std::vector<std::string> args = easymoney::ParseToolFlags(argc, argv, kUsage);
   const bool models = args.size() == 2 && args[0] == "models";
-  if (!models && (args.size() != 1 || (args[0] != "recommend" && args[0] != "health" && args[0] != "info"))) {
+  if (!models && (args.size() != 1 || (args[0] != "recommend" && args[0] != "health" && args[0] != "info" &&
+                                        args[0] != "feedback"))) {
     std::fprintf(stderr, "%s\n", kUsage);
     return 2;
   }
@@ -214,6 +247,7 @@ int main(int argc, char** argv) {
   }
   if (models) return Models(**client, args[1]);
   if (args[0] == "health") return Health(**client);
+  if (args[0] == "feedback") return Feedback(**client);
   if (args[0] == "info") {
     auto info = (*client)->GetModelInfo();
     if (!info.ok()) return Fail(info.status());

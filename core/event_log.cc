@@ -19,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "core/npy.h"
 
 namespace easymoney {
@@ -28,6 +29,11 @@ namespace fs = std::filesystem;
 using easymoney::model::v1::EventRecord;
 
 constexpr absl::string_view kPrefix = "events-";
+// Served answers (no caller waits) are gathered this long or up to this many
+// bytes before a write, and synced at least this often.
+constexpr absl::Duration kLinger = absl::Milliseconds(5);
+constexpr size_t kLingerBytes = 256 * 1024;
+constexpr auto kMaxUnsynced = std::chrono::seconds(1);
 constexpr absl::string_view kSuffix = ".log";
 
 std::string SegmentName(int64_t number) { return absl::StrFormat("events-%08d.log", number); }
@@ -114,8 +120,15 @@ EventLog::~EventLog() {
 }
 
 absl::Status EventLog::OpenSegment(int64_t number) {
-  const std::string path = (fs::path(options_.directory) / SegmentName(number)).string();
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
+  std::string path;
+  int fd = -1;
+  // Another process sharing the directory may have taken the number: take
+  // the next free one (O_EXCL: never append to someone else's segment).
+  for (int attempt = 0; attempt < 1000; ++attempt, ++number) {
+    path = (fs::path(options_.directory) / SegmentName(number)).string();
+    fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
+    if (fd >= 0 || errno != EEXIST) break;
+  }
   if (fd < 0) return absl::UnavailableError(absl::StrCat("cannot create ", path, ": ", std::strerror(errno)));
   // The new name must survive a crash too, or fsync'd lines could vanish
   // with it.
@@ -164,6 +177,13 @@ void EventLog::WriterLoop() {
       absl::MutexLock lock(&mu_);
       const auto ready = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return !pending_.empty() || stopping_; };
       mu_.Await(absl::Condition(&ready));
+      // Only lines without a waiting caller (served answers): gather for a
+      // few milliseconds so a busy server writes a few large batches, not
+      // one tiny write per request; a waiting caller ends the wait.
+      const auto urgent = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return !pending_callbacks_.empty() || stopping_ || pending_.size() >= kLingerBytes;
+      };
+      if (!urgent()) mu_.AwaitWithTimeout(absl::Condition(&urgent), kLinger);
       if (pending_.empty()) return;  // Stopping with nothing left.
       // Swapping keeps both buffers' capacity: no allocation per batch.
       batch.swap(pending_);
@@ -172,16 +192,24 @@ void EventLog::WriterLoop() {
     }
     absl::Status status;
     double fsync_seconds = 0;
+    bool synced = false;
     {
       absl::MutexLock lock(&writer_mu_);
       status = fd_ < 0 ? absl::UnavailableError("event log has no open segment") : WriteAll(fd_, batch);
       if (status.ok()) {
-        const auto start = std::chrono::steady_clock::now();
-        if (fdatasync(fd_) != 0) {
-          status = absl::UnavailableError(absl::StrCat("event log fdatasync failed: ", std::strerror(errno)));
-        }
-        fsync_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         segment_bytes_ += static_cast<int64_t>(batch.size());
+        // Acknowledged lines are synced before their callers hear OK; lines
+        // nobody waits for are synced with the next acknowledged batch or
+        // at least every kMaxUnsynced, not once per batch.
+        const auto start = std::chrono::steady_clock::now();
+        if (!callbacks.empty() || start - last_sync_ >= kMaxUnsynced) {
+          if (fdatasync(fd_) != 0) {
+            status = absl::UnavailableError(absl::StrCat("event log fdatasync failed: ", std::strerror(errno)));
+          }
+          last_sync_ = std::chrono::steady_clock::now();
+          fsync_seconds = std::chrono::duration<double>(last_sync_ - start).count();
+          synced = true;
+        }
       }
       // After a failure the segment may end in a partial line: continue in
       // a new one so later lines start on a line boundary. Also rotate.
@@ -196,7 +224,7 @@ void EventLog::WriterLoop() {
       }
     }
     if (status.ok()) {
-      if (options_.on_commit) options_.on_commit(fsync_seconds, static_cast<int>(lines));
+      if (synced && options_.on_commit) options_.on_commit(fsync_seconds, static_cast<int>(lines));
     } else if (options_.on_error) {
       options_.on_error();
     }

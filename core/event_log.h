@@ -14,12 +14,16 @@
 // Group commit: Append() queues a line; one writer thread writes everything
 // queued so far with one write() and one fdatasync(), then runs the
 // callbacks of those lines. A line whose callback reported OK is on disk.
+// Lines appended without a callback (served answers) are gathered for up to
+// 5 ms and synced with the next acknowledged batch or within a second: a
+// crash can lose that last second of them, never an acknowledged line.
 //
 //   EventLog::Options options{.directory = "events"};
 //   auto log = EventLog::Open(options);
 //   (*log)->Append(FormatEventRecord(record), [](absl::Status s) { ... });
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -85,6 +89,7 @@ class EventLog {
   int fd_ ABSL_GUARDED_BY(writer_mu_) = -1;
   int64_t segment_number_ ABSL_GUARDED_BY(writer_mu_) = 0;
   int64_t segment_bytes_ ABSL_GUARDED_BY(writer_mu_) = 0;
+  std::chrono::steady_clock::time_point last_sync_ ABSL_GUARDED_BY(writer_mu_);
   std::thread writer_;
 };
 

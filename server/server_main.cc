@@ -20,7 +20,7 @@ ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(1),
 ABSL_FLAG(std::string, version_policy, "latest",
           "Which version is stable when routing.json names none: 'latest' (newest valid) or 'pinned:<version>'.");
 ABSL_FLAG(int, keep_previous, 1, "Previous stable versions kept loaded for instant rollback.");
-ABSL_FLAG(std::string, event_log_dir, "events",
+ABSL_FLAG(std::string, event_log_dir, "",
           "Directory of the durable event log (feedback and served answers, docs/kpis.md); empty: no log, and "
           "ReportFeedback is refused.");
 ABSL_FLAG(double, served_log_sample, 1.0, "Share of RecommendProducts answers written to the event log (0..1).");

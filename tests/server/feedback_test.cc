@@ -106,6 +106,14 @@ TEST_F(FeedbackTest, RecordsEventsDurablyCountsThemOnceAndExportsThem) {
       EXPECT_EQ(record.variant(), "stable");
     } else if (record.kind() == "served") {
       ++served;
+      EXPECT_EQ(record.request_id(), answer.request_id());
+      EXPECT_EQ(record.customer_id(), "10");
+      EXPECT_EQ(record.model_version(), answer.model_version());
+      EXPECT_EQ(record.strategy(), "personalised");
+      ASSERT_EQ(record.products_size(), answer.products_size());
+      for (int i = 0; i < answer.products_size(); ++i) {
+        EXPECT_EQ(record.products(i), answer.products(i).product_id());
+      }
     }
     });
   };
