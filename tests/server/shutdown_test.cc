@@ -1,0 +1,155 @@
+// The recommender-server binary as operators run it: SIGTERM shuts it down
+// cleanly with the event log flushed, and SIGKILL loses no feedback it
+// acknowledged. Real process, real loopback gRPC, real files.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "client/recommender_client.h"
+#include "core/event_log.h"
+#include "core/model_directory.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/test_model.h"
+
+namespace easymoney {
+namespace {
+
+namespace fs = std::filesystem;
+namespace v1 = easymoney::recommender::v1;
+
+class ShutdownTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir("shutdown");
+    const testing::TestModel model = testing::MakeTestModel();
+    ASSERT_TRUE(WriteModelVersion(dir_ + "/models", model.manifest, model.arrays).ok());
+  }
+  void TearDown() override {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    fs::remove_all(dir_);
+  }
+
+  // Starts the server binary and connects a client to the port it prints.
+  void Start() {
+    const std::string log = dir_ + "/server.log";
+    pid_ = fork();
+    ASSERT_GE(pid_, 0);
+    if (pid_ == 0) {
+      const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 2);
+      const std::string models = "--model-base=" + dir_ + "/models";
+      const std::string events = "--event-log-dir=" + dir_ + "/events";
+      execl(SERVER_BINARY, SERVER_BINARY, models.c_str(), "--port=0", "--metrics-port=0", events.c_str(),
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    int port = 0;
+    for (int i = 0; i < 300 && port == 0; ++i) {
+      absl::SleepFor(absl::Milliseconds(20));
+      std::ifstream in(log);
+      std::stringstream text;
+      text << in.rdbuf();
+      const std::string s = text.str();
+      const size_t at = s.find("gRPC on 127.0.0.1:");
+      if (at != std::string::npos) port = std::atoi(s.c_str() + at + 18);
+    }
+    ASSERT_GT(port, 0) << "the server printed no port";
+    RecommenderClient::Options options;
+    options.target = absl::StrCat("127.0.0.1:", port);
+    auto client = RecommenderClient::Create(options);
+    ASSERT_TRUE(client.ok());
+    client_ = *std::move(client);
+  }
+
+  std::string ServerLog() const {
+    std::ifstream in(dir_ + "/server.log");
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  v1::RecommendProductsResponse Recommend() {
+    v1::RecommendProductsRequest request;
+    request.set_customer_id("10");
+    auto response = client_->Recommend(request);
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? *response : v1::RecommendProductsResponse();
+  }
+
+  std::string dir_;
+  pid_t pid_ = -1;
+  std::unique_ptr<RecommenderClient> client_;
+};
+
+TEST_F(ShutdownTest, SigtermStopsCleanlyWithTheEventLogFlushed) {
+  Start();
+  const v1::RecommendProductsResponse answer = Recommend();
+  ASSERT_FALSE(answer.request_id().empty());
+  ASSERT_EQ(kill(pid_, SIGTERM), 0);
+  int status = 0;
+  const absl::Time deadline = absl::Now() + absl::Seconds(15);
+  pid_t done = 0;
+  while ((done = waitpid(pid_, &status, WNOHANG)) == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ(done, pid_) << "still running 15 s after SIGTERM";
+  pid_ = -1;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ServerLog();
+  EXPECT_THAT(ServerLog(), ::testing::HasSubstr("shutting down"));
+  // The answer sent before the signal reached the log before the exit.
+  bool found = false;
+  ASSERT_TRUE(ReadEventLog(dir_ + "/events", [&](const easymoney::model::v1::EventRecord& record) {
+                found |= record.kind() == "served" && record.request_id() == answer.request_id();
+              }).ok());
+  EXPECT_TRUE(found);
+  // And nothing answers any more.
+  v1::RecommendProductsRequest request;
+  request.set_customer_id("10");
+  EXPECT_FALSE(client_->Recommend(request).ok());
+}
+
+TEST_F(ShutdownTest, SigkillLosesNoAcknowledgedFeedback) {
+  Start();
+  std::set<std::string> acknowledged;
+  // Keep reporting until a few hundred events are acknowledged, then kill
+  // the server mid-stream without warning.
+  for (int i = 0; acknowledged.size() < 300 && i < 5000; ++i) {
+    const v1::RecommendProductsResponse answer = Recommend();
+    if (answer.products_size() == 0) continue;
+    v1::ReportFeedbackRequest feedback;
+    feedback.set_request_id(answer.request_id());
+    feedback.set_model_version(answer.model_version());
+    feedback.set_variant(answer.variant());
+    feedback.set_customer_id("10");
+    feedback.set_product_id(answer.products(0).product_id());
+    feedback.set_event(v1::FEEDBACK_EVENT_CLICK);
+    auto result = client_->ReportFeedback(feedback);
+    ASSERT_TRUE(result.ok()) << result.status();
+    acknowledged.insert(answer.request_id());
+  }
+  ASSERT_EQ(kill(pid_, SIGKILL), 0);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+  std::set<std::string> on_disk;
+  ASSERT_TRUE(ReadEventLog(dir_ + "/events", [&](const easymoney::model::v1::EventRecord& record) {
+                if (record.kind() == "feedback") on_disk.insert(record.request_id());
+              }).ok());
+  ASSERT_GE(acknowledged.size(), 300u);
+  for (const std::string& id : acknowledged) EXPECT_TRUE(on_disk.contains(id)) << "acknowledged " << id << " lost";
+}
+
+}  // namespace
+}  // namespace easymoney
