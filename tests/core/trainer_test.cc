@@ -1,5 +1,7 @@
 #include "core/trainer.h"
 
+#include "core/event_log.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
@@ -294,6 +296,70 @@ TEST_F(TrainerTest, SecondRunWritesTheNextVersion) {
   ASSERT_TRUE(versions.ok()) << versions.status();
   EXPECT_THAT(*versions, ElementsAre(1, 2));
   EXPECT_NE(LoadVersion(*second), nullptr);
+}
+
+
+TEST_F(TrainerTest, ConversionsFromTheEventLogBecomeHoldingsOfTheNextVersion) {
+  TrainerOptions options = FastOptions(data_dir(), testing::MakeTempDir("models"));
+  options.num_factors = 2;
+  options.num_clusters = 2;
+  options.recency_weight = 1;
+  options.popularity_weight = 0;
+  options.backtest_months = 0;
+  const auto before = TrainEasyMoneyModel(options);
+  ASSERT_TRUE(before.ok()) << before.status();
+  const auto model = LoadVersion(*before);
+  ASSERT_NE(model, nullptr);
+  // A customer and a product they do not hold yet, in catalogue terms.
+  int64_t row = -1;
+  int32_t product = -1;
+  for (int64_t r = 0; r < model->num_customers() && product < 0; ++r) {
+    const auto held = model->customer_holdings(r);
+    for (int32_t p = 0; p < model->num_products(); ++p) {
+      if (std::find(held.begin(), held.end(), p) == held.end()) {
+        row = r;
+        product = p;
+        break;
+      }
+    }
+  }
+  ASSERT_GE(product, 0);
+  const std::string customer = std::to_string(model->arrays().customer_ids[static_cast<size_t>(row)]);
+  const std::string log_dir = testing::MakeTempDir("events");
+  {
+    EventLog::Options log_options;
+    log_options.directory = log_dir;
+    auto log = EventLog::Open(log_options);
+    ASSERT_TRUE(log.ok()) << log.status();
+    auto record = [&](const std::string& event, const std::string& who, const std::string& what) {
+      easymoney::model::v1::EventRecord r;
+      r.set_kind("feedback");
+      r.set_request_id("r-" + event);
+      r.set_model_version(1);
+      r.set_variant("stable");
+      r.set_customer_id(who);
+      r.set_product_id(what);
+      r.set_event(event);
+      (*log)->Append(FormatEventRecord(r));
+    };
+    record("conversion", customer, model->product(product).id());
+    record("click", customer, model->product(product).id());           // Interest only: not a holding.
+    record("conversion", "999999999", model->product(product).id());   // Unknown customer.
+    (*log)->Flush();
+  }
+  options.feedback_log_dir = log_dir;
+  const auto after = TrainEasyMoneyModel(options);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->feedback.feedback_events, 3);
+  EXPECT_EQ(after->feedback.conversions, 2);
+  EXPECT_EQ(after->feedback.conversions_applied, 1);
+  EXPECT_EQ(after->feedback.conversions_unknown, 1);
+  const auto updated = LoadVersion(*after);
+  ASSERT_NE(updated, nullptr);
+  const auto held = updated->customer_holdings(row);
+  EXPECT_NE(std::find(held.begin(), held.end(), product), held.end()) << "the conversion is a holding now";
+  EXPECT_EQ(updated->manifest().training().feedback_conversions_applied(), 1);
+  EXPECT_EQ(updated->manifest().training().feedback_log(), std::filesystem::absolute(log_dir).string());
 }
 
 }  // namespace
