@@ -1,5 +1,7 @@
 // ReportFeedback over a real loopback gRPC channel, with the event log on
 // disk and the metrics scraped over HTTP.
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -171,6 +173,26 @@ TEST_F(FeedbackTest, WithoutAnEventLogFeedbackIsRefused) {
   auto result = client_->ReportFeedback(Feedback(answer, v1::FEEDBACK_EVENT_CLICK));
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+
+// The served cluster mix is compared with the training mix: the test model
+// has customer 10 in cluster 0 and customers 20 and 30 in cluster 1, so
+// asking only for customer 10 drifts far from the training shares (1/3, 2/3).
+TEST_F(FeedbackTest, ServedClusterMixDriftIsExportedAsPsi) {
+  Start(false);
+  for (int i = 0; i < 1200; ++i) Recommend("10");
+  const double expected = (1.0 - 1.0 / 3) * std::log(1.0 / (1.0 / 3)) + (1e-4 - 2.0 / 3) * std::log(1e-4 / (2.0 / 3));
+  const std::string series = "recommender_cluster_psi{model_version=\"1\",variant=\"stable\"} ";
+  double psi = std::nan("");
+  for (int i = 0; i < 60 && std::isnan(psi); ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+    const std::string metrics = testing::HttpGet(server_->metrics_port(), "/metrics");
+    const size_t at = metrics.find(series);
+    if (at != std::string::npos) psi = std::strtod(metrics.c_str() + at + series.size(), nullptr);
+  }
+  EXPECT_NEAR(psi, expected, 1e-3);
+  EXPECT_GT(psi, 0.2);  // The alert threshold.
 }
 
 }  // namespace
