@@ -3,6 +3,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace easymoney {
@@ -12,7 +13,13 @@ absl::Status ParseProtoJson(absl::string_view json, google::protobuf::Message* m
   options.ignore_unknown_fields = true;
   const auto status = google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(json.data(), json.size()), message, options);
-  if (!status.ok()) return absl::InvalidArgumentError(std::string(status.message()));
+  // The parser's message quotes the input around the error, whatever its
+  // bytes. Escaped, it is one line of ASCII: fit for logs and for the proto3
+  // string fields it ends up in (ListVersions' reason), which must be UTF-8.
+  if (!status.ok()) {
+    const absl::string_view message(status.message().data(), status.message().size());
+    return absl::InvalidArgumentError(absl::CHexEscape(message));
+  }
   return absl::OkStatus();
 }
 

@@ -8,6 +8,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "core/manifest_json.h"
 #include "core/npy.h"
@@ -190,6 +191,23 @@ absl::Status ValidateArrays(const ModelManifest& manifest, const ModelArrays& ar
   return absl::OkStatus();
 }
 
+// A listed file that is a symbolic link must resolve inside its version
+// directory: a link out of it (another version's file, a secret, a device)
+// is refused rather than followed. A dangling link is left to the read,
+// which reports the file as missing.
+absl::Status CheckStaysInside(const std::filesystem::path& dir, const std::string& file) {
+  std::error_code error;
+  if (!std::filesystem::is_symlink(std::filesystem::symlink_status(dir / file, error))) return absl::OkStatus();
+  const std::filesystem::path target = std::filesystem::canonical(dir / file, error);
+  if (error) return absl::OkStatus();
+  const std::filesystem::path root = std::filesystem::canonical(dir, error);
+  if (!error && std::mismatch(root.begin(), root.end(), target.begin(), target.end()).first == root.end()) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(file, ": symbolic link to ", absl::CHexEscape(target.string()),
+                                                 ", outside the version directory; copy the file instead"));
+}
+
 // Reads one listed file straight into the storage `allocate` returns,
 // verifying its checksum in the same pass.
 absl::Status ReadVerified(const std::filesystem::path& dir, const std::string& file, const ModelManifest& manifest,
@@ -198,6 +216,7 @@ absl::Status ReadVerified(const std::filesystem::path& dir, const std::string& f
   if (entry == manifest.files().end()) {
     return absl::InvalidArgumentError(absl::StrCat("manifest.json: files has no entry for ", file));
   }
+  if (auto status = CheckStaysInside(dir, file); !status.ok()) return status;
   std::string actual;
   // A file with the wrong number of dimensions is read into a buffer of its
   // size and refused below, after its checksum (which names the real cause

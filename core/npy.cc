@@ -137,6 +137,13 @@ absl::StatusOr<NpyHeader> ParseHeaderPrefix(absl::string_view file_bytes, uint64
         file_bytes.size() - prefix_len, ")"));
   }
   const absl::string_view dict = file_bytes.substr(prefix_len, header_len);
+  // numpy writes the header as ASCII text. Anything else is refused before
+  // any of it is quoted in a message: messages reach logs and proto3 string
+  // fields (ListVersions' reason), which must be valid UTF-8.
+  if (!std::all_of(dict.begin(), dict.end(),
+                   [](char c) { return absl::ascii_isprint(c) || absl::ascii_isspace(c); })) {
+    return absl::InvalidArgumentError(absl::StrCat(name, ": .npy header is not ASCII text"));
+  }
 
   NpyHeader header;
   header.data_offset = prefix_len + header_len;
@@ -182,7 +189,7 @@ absl::StatusOr<NpyHeader> ParseHeaderPrefix(absl::string_view file_bytes, uint64
     if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(part), &dim) || dim < 0 ||
         dim > kMaxDimension) {
       return absl::InvalidArgumentError(
-          absl::StrCat(name, ": bad dimension '", part, "' in shape ", *shape_text));
+          absl::StrCat(name, ": bad dimension '", part, "' in shape ", shape_text->substr(0, shape_end + 1)));
     }
     header.shape.push_back(dim);
     // Checked before multiplying: two in-range dimensions can overflow int64.
@@ -218,7 +225,9 @@ absl::StatusOr<NpyHeader> ParseNpyHeader(absl::string_view file_bytes, absl::str
 absl::StatusOr<NpyHeader> ReadNpyInto(const std::string& path, absl::string_view name, NpyDtype dtype,
                                       absl::FunctionRef<void*(const NpyHeader&)> allocate,
                                       std::string* sha256_hex) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO in place of the file must not block the open until a
+  // writer comes; it is refused below. Regular files ignore the flag.
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     const int error = errno;
     const std::string message = absl::StrCat(name, ": ", std::strerror(error));
@@ -382,7 +391,8 @@ absl::Status WriteNpy(const std::string& path, std::span<const int64_t> shape,
 }
 
 absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK as in ReadNpyInto: a FIFO is refused, not waited on.
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     const int error = errno;
     const std::string message = absl::StrCat(path, ": ", std::strerror(error));
