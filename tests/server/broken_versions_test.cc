@@ -110,8 +110,6 @@ struct BrokenCase {
   std::vector<std::string> reason;
 };
 
-std::ostream& operator<<(std::ostream& out, const BrokenCase& c) { return out << c.name; }
-
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
 const float kInf = std::numeric_limits<float>::infinity();
 
@@ -184,6 +182,14 @@ std::vector<BrokenCase> Battery() {
          ReplaceFile(dir, "customer_ids.npy", std::string("PK\x03\x04", 4) + Bytes(60));
        },
        {"customer_ids.npy: not a .npy file (missing \\x93NUMPY magic)"}},
+      {"NpyHeaderNotAscii", nullptr,
+       [](const std::string& dir) {
+         // Were the header quoted in the reason, ListVersions' answer would
+         // carry invalid UTF-8 and no client could parse it.
+         ReplaceFile(dir, "product_popularity.npy",
+                     NpyWithHeader("{'descr': '<f\xff\xfe', 'fortran_order': False, 'shape': (4,), }", Bytes(16)));
+       },
+       {"product_popularity.npy: .npy header is not ASCII text"}},
       {"FortranOrder", nullptr,
        [](const std::string& dir) {
          ReplaceFile(dir, "customer_factors.npy",
@@ -269,16 +275,27 @@ std::vector<BrokenCase> Battery() {
       // ---- manifest.json
       {"ManifestNotJson", nullptr,
        [](const std::string& dir) {
-         // Cut short mid-copy.
+         // Cut short mid-copy, in the middle of a key.
          const std::string json = *ReadFileToString(dir + "/manifest.json");
-         ASSERT_TRUE(WriteStringToFile(dir + "/manifest.json", json.substr(0, json.size() / 2)).ok());
+         ASSERT_TRUE(WriteStringToFile(dir + "/manifest.json", json.substr(0, json.find("\"products\"") + 4)).ok());
        },
-       {"manifest.json: "}},
+       {"manifest.json: Closing quote expected in string."}},
       {"ManifestBinaryGarbage", nullptr,
        [](const std::string& dir) {
+         // The parser quotes the bytes around the error; the reason must
+         // still be valid UTF-8 (escaped), or ListVersions breaks.
          ASSERT_TRUE(WriteStringToFile(dir + "/manifest.json", std::string("\x93NUMPY\x01\x00\xff\xfe", 10)).ok());
        },
-       {"manifest.json: "}},
+       {"manifest.json: Encountered non UTF-8 code points.\\n\\x93NUMPY"}},
+      {"ManifestStringNotUtf8", nullptr,
+       [](const std::string& dir) {
+         std::string json = *ReadFileToString(dir + "/manifest.json");
+         const size_t at = json.find("\"id\": \"a\"");
+         ASSERT_NE(at, std::string::npos);
+         json.replace(at, 9, "\"id\": \"a\xc3\x28\"");
+         ASSERT_TRUE(WriteStringToFile(dir + "/manifest.json", json).ok());
+       },
+       {"manifest.json: Encountered non UTF-8 code points."}},
       {"ManifestMissingFormatVersion", nullptr,
        [](const std::string& dir) { DropManifestLine(dir, "\"format_version\""); },
        {"manifest.json: format_version 0 is not supported (this build reads 1)"}},
