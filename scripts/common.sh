@@ -6,14 +6,18 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$REPO_ROOT/build}"
 
-# Debian 12 packages the build and the tests need.
-REQUIRED_PACKAGES=(
+# Debian 12 packages the build needs (scripts/build, scripts/run, the
+# container's build stage).
+BUILD_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libeigen3-dev libabsl-dev prometheus-cpp-dev libcivetweb-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  prometheus python3 chromium
 )
+# What the tests need beyond the build: promtool and a real Prometheus, the
+# monitoring checks' python3, headless Chromium for the status page.
+TEST_PACKAGES=(prometheus python3 chromium)
+REQUIRED_PACKAGES=("${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}")
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
