@@ -80,19 +80,22 @@ absl::Status ValidateManifest(const ModelManifest& manifest) {
     const std::string& id = manifest.products(i).id();
     if (id.empty()) return absl::InvalidArgumentError(absl::StrCat("manifest.json: products[", i, "].id is empty"));
     if (auto [it, inserted] = seen.emplace(id, i); !inserted) {
-      return absl::InvalidArgumentError(absl::StrCat("manifest.json: product id '", id, "' appears twice (products[",
+      return absl::InvalidArgumentError(absl::StrCat("manifest.json: product id '", absl::CHexEscape(id),
+                                                     "' appears twice (products[",
                                                      it->second, "] and products[", i, "])"));
     }
   }
   for (int i = 0; i < manifest.features_size(); ++i) {
     const auto& feature = manifest.features(i);
     if (feature.kind() != "numeric" && feature.kind() != "one_hot") {
-      return absl::InvalidArgumentError(absl::StrCat("manifest.json: features[", i, "].kind is '", feature.kind(),
+      return absl::InvalidArgumentError(absl::StrCat("manifest.json: features[", i, "].kind is '",
+                                                     absl::CHexEscape(feature.kind()),
                                                      "', expected 'numeric' or 'one_hot'"));
     }
     if (!std::isfinite(feature.mean()) || !std::isfinite(feature.stddev()) || feature.stddev() <= 0 ||
         !std::isfinite(feature.impute_value())) {
-      return absl::InvalidArgumentError(absl::StrCat("manifest.json: features[", i, "] (", feature.name(),
+      return absl::InvalidArgumentError(absl::StrCat("manifest.json: features[", i, "] (",
+                                                     absl::CHexEscape(feature.name()),
                                                      ") needs a finite mean and impute_value and a positive stddev"));
     }
   }
@@ -100,8 +103,25 @@ absl::Status ValidateManifest(const ModelManifest& manifest) {
     const auto& rule = manifest.rules().minimum_age(i);
     if (!seen.contains(rule.product_id()) || rule.age() < 0 || rule.age() > 130) {
       return absl::InvalidArgumentError(absl::StrCat("manifest.json: rules.minimum_age[", i, "] names product '",
-                                                     rule.product_id(), "' and age ", rule.age(),
+                                                     absl::CHexEscape(rule.product_id()), "' and age ", rule.age(),
                                                      "; the product must be in the catalogue and the age in 0..130"));
+    }
+  }
+  // Drift monitoring bins cold-start profiles with these: a histogram that
+  // does not have one share per bin would index past its counters.
+  for (int i = 0; i < manifest.feature_distributions_size(); ++i) {
+    const auto& distribution = manifest.feature_distributions(i);
+    bool valid = distribution.shares_size() == distribution.upper_bounds_size() + 1;
+    for (int b = 0; b < distribution.upper_bounds_size(); ++b) {
+      valid = valid && std::isfinite(distribution.upper_bounds(b)) &&
+              (b == 0 || distribution.upper_bounds(b) > distribution.upper_bounds(b - 1));
+    }
+    for (double share : distribution.shares()) valid = valid && std::isfinite(share) && share >= 0;
+    if (!valid) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "manifest.json: feature_distributions[", i, "] (", absl::CHexEscape(distribution.feature()),
+          ") needs ascending finite upper_bounds and one share more than bounds (has ",
+          distribution.upper_bounds_size(), " bounds and ", distribution.shares_size(), " shares)"));
     }
   }
   if (!std::isfinite(manifest.training().popularity_weight()) || manifest.training().popularity_weight() < 0) {

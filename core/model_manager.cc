@@ -64,6 +64,18 @@ void WarmUp(const Model& model, int queries) {
 
 }  // namespace
 
+absl::StatusOr<easymoney::model::v1::RoutingConfig> ParseRoutingJson(absl::string_view json) {
+  easymoney::model::v1::RoutingConfig config;
+  if (auto status = ParseProtoJson(json, &config); !status.ok()) return status;
+  // Written so that NaN ("NaN" is valid JSON for a double) is refused too.
+  if (!(config.canary_percent() >= 0 && config.canary_percent() <= 100) ||
+      !(config.shadow_percent() >= 0 && config.shadow_percent() <= 100)) {
+    return absl::InvalidArgumentError(absl::StrCat("canary_percent ", config.canary_percent(), " or shadow_percent ",
+                                                   config.shadow_percent(), " is outside 0..100"));
+  }
+  return config;
+}
+
 ModelManager::ModelManager(Options options) : options_(std::move(options)) {}
 
 absl::StatusOr<std::unique_ptr<ModelManager>> ModelManager::Create(Options options) {
@@ -174,13 +186,13 @@ void ModelManager::ReadRoutingFileIfChanged() {
                    std::string(json.status().message()).c_str());
       return;
     }
-    const absl::Status status = ParseProtoJson(*json, &config);
-    if (!status.ok() || config.canary_percent() < 0 || config.canary_percent() > 100 ||
-        config.shadow_percent() < 0 || config.shadow_percent() > 100) {
+    auto parsed = ParseRoutingJson(*json);
+    if (!parsed.ok()) {
       std::fprintf(stderr, "model manager: ignoring malformed %s (keeping the current routing): %s\n", path.c_str(),
-                   status.ok() ? "a percent outside 0..100" : std::string(status.message()).c_str());
+                   std::string(parsed.status().message()).c_str());
       return;
     }
+    config = *std::move(parsed);
   }
   int64_t generation = 0;
   {

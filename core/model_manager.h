@@ -14,6 +14,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/canary_router.h"
@@ -87,6 +88,11 @@ struct VersionStatus {
   absl::Time loaded_at = absl::InfinitePast();
   std::optional<Variant> serving_as;
 };
+
+// Parses MODEL_BASE/routing.json (RoutingConfig in protobuf's JSON mapping)
+// and checks that canary_percent and shadow_percent are within 0..100.
+// INVALID_ARGUMENT with the reason otherwise. Pure: reads no file.
+absl::StatusOr<easymoney::model::v1::RoutingConfig> ParseRoutingJson(absl::string_view json);
 
 // Keeps the model versions of a model base directory loaded, validated and
 // routed, and publishes what serves.

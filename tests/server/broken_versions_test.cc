@@ -315,6 +315,15 @@ std::vector<BrokenCase> Battery() {
       {"ManifestMissingNumFactors", nullptr,
        [](const std::string& dir) { DropManifestLine(dir, "\"num_factors\""); },
        {"manifest.json: num_factors (0) and num_clusters (2) must be positive"}},
+      {"ManifestEchoesEscaped", nullptr,
+       [](const std::string& dir) {
+         // A terminal escape sequence in a quoted value reaches operators'
+         // terminals (stderr, `models list`) only escaped.
+         ModelManifest manifest = ReadManifest(dir);
+         manifest.mutable_features(0)->set_kind("\x1b[2J");
+         WriteManifest(dir, manifest);
+       },
+       {"manifest.json: features[0].kind is '\\x1b[2J', expected 'numeric' or 'one_hot'"}},
       {"ManifestWithoutAFilesEntry", nullptr,
        [](const std::string& dir) {
          ModelManifest manifest = ReadManifest(dir);
@@ -322,6 +331,19 @@ std::vector<BrokenCase> Battery() {
          WriteManifest(dir, manifest);
        },
        {"manifest.json: files has no entry for customer_ids.npy"}},
+      {"FeatureDistributionWithoutAShareForEachBin", nullptr,
+       [](const std::string& dir) {
+         // The server counts cold-start ages into one bin per share: with
+         // fewer shares than bins an age above 20 would count past the end.
+         ModelManifest manifest = ReadManifest(dir);
+         auto* distribution = manifest.add_feature_distributions();
+         distribution->set_feature("age");
+         for (double bound : {20.0, 40.0, 60.0}) distribution->add_upper_bounds(bound);
+         distribution->add_shares(1.0);
+         WriteManifest(dir, manifest);
+       },
+       {"manifest.json: feature_distributions[0] (age) needs ascending finite upper_bounds and one share more "
+        "than bounds (has 3 bounds and 1 shares)"}},
       {"ListedFileMissing", nullptr, [](const std::string& dir) { fs::remove(dir + "/holdings_indices.npy"); },
        {"holdings_indices.npy: listed in the manifest but missing"}},
 
