@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -56,7 +55,7 @@ std::string NpyWithHeader(absl::string_view dict, absl::string_view data) {
   return out + header + std::string(data);
 }
 
-// `count` little-endian float32 zeros... or any bytes of that length.
+// `count` zero bytes: array data whose values do not matter, only its length.
 std::string Bytes(size_t count) { return std::string(count, '\0'); }
 
 ModelManifest ReadManifest(const std::string& dir) {
