@@ -90,11 +90,6 @@ inline __attribute__((always_inline)) void ScorePanels(const float* panels, int 
   std::memcpy(out, acc, sizeof(acc));
 }
 
-inline __attribute__((always_inline)) bool Better(const ScoredIndex& a, const ScoredIndex& b) {
-  if (a.score != b.score) return a.score > b.score;
-  return a.index < b.index;
-}
-
 // Results up to this many are kept as a sorted array (insertion by shifting,
 // which beats a heap at these sizes); more use a bounded heap.
 constexpr int kSortedLimit = 64;
@@ -122,7 +117,7 @@ class Selector {
   }
 
   void Finish() {
-    if (n_ > kSortedLimit) std::sort_heap(data_, data_ + size_, Better);
+    if (n_ > kSortedLimit) std::sort_heap(data_, data_ + size_, RanksBefore);
     best_.resize(static_cast<size_t>(size_));
   }
 
@@ -136,18 +131,18 @@ class Selector {
       // Sorted best first; the candidate goes after every entry at least as
       // good (equal scores keep catalogue order).
       int position = size_ < n_ ? size_++ : n_ - 1;
-      while (position > 0 && Better(candidate, data_[position - 1])) {
+      while (position > 0 && RanksBefore(candidate, data_[position - 1])) {
         data_[position] = data_[position - 1];
         --position;
       }
       data_[position] = candidate;
     } else if (size_ < n_) {
       data_[size_++] = candidate;
-      std::push_heap(data_, data_ + size_, Better);
+      std::push_heap(data_, data_ + size_, RanksBefore);
     } else {
-      std::pop_heap(data_, data_ + size_, Better);
+      std::pop_heap(data_, data_ + size_, RanksBefore);
       data_[size_ - 1] = candidate;
-      std::push_heap(data_, data_ + size_, Better);
+      std::push_heap(data_, data_ + size_, RanksBefore);
     }
     return threshold_now();
   }

@@ -3,15 +3,6 @@
 #include <algorithm>
 
 namespace easymoney {
-namespace {
-
-bool Better(const ScoredIndex& a, const ScoredIndex& b) {
-  if (a.score != b.score) return a.score > b.score;
-  return a.index < b.index;
-}
-
-}  // namespace
-
 std::vector<ScoredIndex> SelectTopN(std::span<const float> scores,
                                     std::span<const uint8_t> excluded, int n) {
   std::vector<ScoredIndex> best;
@@ -24,14 +15,14 @@ std::vector<ScoredIndex> SelectTopN(std::span<const float> scores,
     const ScoredIndex candidate{static_cast<int32_t>(i), scores[i]};
     if (static_cast<int>(best.size()) < n) {
       best.push_back(candidate);
-      std::push_heap(best.begin(), best.end(), Better);
-    } else if (Better(candidate, best.front())) {
-      std::pop_heap(best.begin(), best.end(), Better);
+      std::push_heap(best.begin(), best.end(), RanksBefore);
+    } else if (RanksBefore(candidate, best.front())) {
+      std::pop_heap(best.begin(), best.end(), RanksBefore);
       best.back() = candidate;
-      std::push_heap(best.begin(), best.end(), Better);
+      std::push_heap(best.begin(), best.end(), RanksBefore);
     }
   }
-  std::sort_heap(best.begin(), best.end(), Better);
+  std::sort_heap(best.begin(), best.end(), RanksBefore);
   return best;
 }
 

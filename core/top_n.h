@@ -12,6 +12,13 @@ struct ScoredIndex {
   float score;
 };
 
+// The ranking order everywhere: higher score first, ties to the lower
+// catalogue index (deterministic, follows catalogue order).
+inline bool RanksBefore(const ScoredIndex& a, const ScoredIndex& b) {
+  if (a.score != b.score) return a.score > b.score;
+  return a.index < b.index;
+}
+
 // Selects the `n` highest scores among the indices whose `excluded` entry is
 // 0, best first. Ties are broken by the lower index, so results are
 // deterministic and follow catalogue order. Returns fewer than `n` entries

@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "core/recommender.h"
+#include "server/query_conversion.h"
 #include "server/status_conversion.h"
 
 namespace easymoney {
@@ -32,32 +33,6 @@ v1::Strategy ToProto(Strategy strategy) {
       return v1::STRATEGY_CLUSTER;
   }
   return v1::STRATEGY_UNSPECIFIED;
-}
-
-RecommendationQuery QueryOf(const v1::RecommendProductsRequest& request) {
-  RecommendationQuery query;
-  query.customer_id = request.customer_id();
-  query.num_results = request.num_results();
-  query.include_held = request.include_held();
-  if (request.has_current_holdings()) {
-    auto& held = query.current_holdings.emplace();
-    held.reserve(static_cast<size_t>(request.current_holdings().product_ids_size()));
-    for (const std::string& id : request.current_holdings().product_ids()) held.emplace_back(id);
-  }
-  if (request.has_profile()) {
-    const v1::CustomerProfile& in = request.profile();
-    ProfileInput& profile = query.profile.emplace();
-    if (in.has_age()) profile.age = in.age();
-    profile.gender = in.gender();
-    if (in.has_salary()) profile.salary = in.salary();
-    profile.segment = in.segment();
-    if (in.has_region_code()) profile.region_code = in.region_code();
-    profile.entry_channel = in.entry_channel();
-    profile.entry_date = in.entry_date();
-    if (in.has_active()) profile.active = in.active();
-    if (in.has_deceased()) profile.deceased = in.deceased();
-  }
-  return query;
 }
 
 bool IsServerError(grpc::StatusCode code) {
@@ -173,7 +148,7 @@ grpc::Status Answer(const Model& model, const VersionMetrics& metrics, const v1:
   if (!result.ok()) return ToGrpcStatus(result.status());
   SetRequestId(response);
   if (result->cluster_id.has_value()) metrics.RecordCluster(*result->cluster_id);
-  if (!result->known_customer && !metrics.cold_start.empty() && metrics.cold_start[0] != nullptr) {
+  if (!result->known_customer && metrics.cold_start[0] != nullptr) {  // Null: handles without a model.
     const int kind = result->strategy == Strategy::kFoldIn   ? VersionMetrics::kFoldIn
                      : result->strategy == Strategy::kCluster ? VersionMetrics::kCluster
                                                               : VersionMetrics::kPopular;

@@ -50,6 +50,18 @@ TrainerOptions FastOptions(const std::string& data_dir, const std::string& model
   return options;
 }
 
+// Fixed hyper-parameters and no backtest: the quickest run that writes a
+// version.
+TrainerOptions NoSelectionOptions(const std::string& data_dir, const std::string& model_base) {
+  TrainerOptions options = FastOptions(data_dir, model_base);
+  options.num_factors = 2;
+  options.num_clusters = 2;
+  options.recency_weight = 1;
+  options.popularity_weight = 0;
+  options.backtest_months = 0;
+  return options;
+}
+
 std::shared_ptr<const Model> LoadVersion(const TrainingSummary& summary) {
   auto model = Model::Load(summary.version_dir, summary.version);
   EXPECT_TRUE(model.ok()) << model.status();
@@ -279,12 +291,7 @@ TEST_F(TrainerTest, MalformedTableFailsNamingTheFileAndWritesNoVersion) {
 }
 
 TEST_F(TrainerTest, SecondRunWritesTheNextVersion) {
-  TrainerOptions options = FastOptions(data_dir(), testing::MakeTempDir("models"));
-  options.num_factors = 2;
-  options.num_clusters = 2;
-  options.recency_weight = 1;
-  options.popularity_weight = 0;
-  options.backtest_months = 0;
+  TrainerOptions options = NoSelectionOptions(data_dir(), testing::MakeTempDir("models"));
   const auto first = TrainEasyMoneyModel(options);
   ASSERT_TRUE(first.ok()) << first.status();
   const auto second = TrainEasyMoneyModel(options);
@@ -300,12 +307,7 @@ TEST_F(TrainerTest, SecondRunWritesTheNextVersion) {
 
 
 TEST_F(TrainerTest, ConversionsFromTheEventLogBecomeHoldingsOfTheNextVersion) {
-  TrainerOptions options = FastOptions(data_dir(), testing::MakeTempDir("models"));
-  options.num_factors = 2;
-  options.num_clusters = 2;
-  options.recency_weight = 1;
-  options.popularity_weight = 0;
-  options.backtest_months = 0;
+  TrainerOptions options = NoSelectionOptions(data_dir(), testing::MakeTempDir("models"));
   const auto before = TrainEasyMoneyModel(options);
   ASSERT_TRUE(before.ok()) << before.status();
   const auto model = LoadVersion(*before);
