@@ -6,8 +6,13 @@
 # BASE_IMAGE and RUNTIME_IMAGE name the Debian 12 images of the two stages, so
 # that a locally imported base works where no registry is reachable:
 #   --build-arg BASE_IMAGE=localhost/debian:bookworm --build-arg RUNTIME_IMAGE=localhost/debian:bookworm
-# Run (the model base is a volume; the server picks up versions published there):
-#   docker run -p 50051:50051 -p 9464:9464 -v "$PWD/models:/models:ro" easymoney/recommender-server
+# Run (the model base is a volume; the server picks up versions published there).
+# The default CMD serves TLS with bearer tokens and refuses to start without
+# the key pair and the token file, mounted where a Kubernetes Secret would be
+# (docs/deployment.md#tls-and-tokens makes them):
+#   docker run -p 50051:50051 -p 9464:9464 -v "$PWD/models:/models:ro" \
+#     -v "$PWD/tls:/etc/recommender/tls:ro" -v "$PWD/auth:/etc/recommender/auth:ro" \
+#     easymoney/recommender-server
 ARG BASE_IMAGE=debian:bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
@@ -24,6 +29,11 @@ RUN BUILD_DIR=/src/build scripts/build -DBUILD_TESTING=OFF
 # Runtime stage: only the shared libraries the binaries link (found with ldd
 # and dpkg -S on the built binaries; apt pulls in libgrpc29, libre2-9,
 # libc-ares2, libssl3 and libcivetweb1 as their dependencies).
+# TLS needs nothing more: it is done inside libgrpc (with libssl3, already
+# there), and the certificate, key and tokens come from mounted Secrets, not
+# from the image. No openssl tool (certificates are made outside the image)
+# and no ca-certificates (nothing in the image verifies a public CA: the
+# HEALTHCHECK and the probes use the loopback health port, in plaintext).
 FROM ${RUNTIME_IMAGE}
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -43,10 +53,23 @@ USER 10001:10001
 VOLUME /models
 # The durable event log (feedback and served answers): keep it on a volume.
 VOLUME /var/lib/recommender/events
-# gRPC (Recommender, ModelAdmin, grpc.health.v1, reflection) and Prometheus /metrics.
+# gRPC (Recommender, ModelAdmin, grpc.health.v1, reflection; TLS) and
+# Prometheus /metrics (plain HTTP). The health port, 50052, is bound to
+# loopback and not exposed.
 EXPOSE 50051 9464
+# The probe of the loopback health port (--health-address, plaintext,
+# grpc.health.v1 only): a HEALTHCHECK cannot present a token or a client
+# certificate, and needs no CA this way. Exit 0 only when SERVING, i.e. once
+# a model version serves.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
-  CMD ["recommender-cli", "health", "--target", "127.0.0.1:50051", "--timeout", "3s"]
+  CMD ["recommender-cli", "health", "--target", "127.0.0.1:50052", "--timeout", "3s"]
 ENTRYPOINT ["recommender-server"]
+# Production-safe by default: TLS from a kubernetes.io/tls Secret's tls.crt
+# and tls.key (re-read when the Secret is rotated; add
+# --tls-client-ca-file /etc/recommender/tls/ca.crt for mutual TLS), bearer
+# tokens from /etc/recommender/auth/tokens (re-read when it changes). Only
+# a development run overrides this with --plaintext --allow-unauthenticated.
 CMD ["--model-base", "/models", "--host", "0.0.0.0", "--port", "50051", "--metrics-host", "0.0.0.0", "--metrics-port", "9464", \
-     "--event-log-dir", "/var/lib/recommender/events"]
+     "--event-log-dir", "/var/lib/recommender/events", \
+     "--tls-cert-file", "/etc/recommender/tls/tls.crt", "--tls-key-file", "/etc/recommender/tls/tls.key", \
+     "--auth-token-file", "/etc/recommender/auth/tokens", "--health-address", "127.0.0.1:50052"]

@@ -1,7 +1,12 @@
 // recommender-cli: query a recommender-server from the shell.
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -12,6 +17,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "client/recommender_client.h"
+#include "client/security_flags.h"
+#include "core/access_tokens.h"
 #include "core/tool_flags.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051",
@@ -46,6 +53,10 @@ ABSL_FLAG(std::string, variant, "stable", "feedback: variant of that answer, sta
 ABSL_FLAG(std::string, product, "", "feedback: the product id.");
 ABSL_FLAG(std::string, event, "", "feedback: impression, click or conversion.");
 ABSL_FLAG(std::string, operator_name, "", "models: your name for the audit log (sent as x-operator); default $USER.");
+ABSL_FLAG(std::string, name, "", "token new: who holds the token (the audit log's name), [A-Za-z0-9._@-]{1,64}.");
+ABSL_FLAG(std::string, roles, "recommend", "token new: comma-separated roles: recommend, admin.");
+ABSL_FLAG(std::string, append_to, "",
+          "token new: append the token's hashed line to this server token file (created mode 0600).");
 
 namespace {
 
@@ -63,6 +74,11 @@ constexpr char kUsage[] =
     "  recommender-cli models list|rescan|promote|rollback [--target ...] [--json]\n"
     "  recommender-cli models route --canary V --percent P [--stable V] [--salt S] [--auto-rollback]\n"
     "                               [--shadow V --shadow-percent P]\n"
+    "  recommender-cli token new --name NAME [--roles recommend|admin|recommend,admin] [--append-to FILE]\n"
+    "      prints a new random token on stdout and its hashed line for the server's --auth-token-file\n"
+    "      (appended to FILE, else printed on stderr)\n"
+    "Connection: --tls or --tls-ca FILE for TLS, --tls-cert/--tls-key for mutual TLS,\n"
+    "--token-file FILE (or $RECOMMENDER_TOKEN) for the bearer token; plaintext without --tls*.\n"
     "Exit status: 0 on success, 1 when the server answers with an error (its gRPC status is\n"
     "printed on stderr), 2 on a usage error, 3 when health is not SERVING.";
 
@@ -224,14 +240,53 @@ int Health(const easymoney::RecommenderClient& client) {
   return *status == grpc::health::v1::HealthCheckResponse::SERVING ? 0 : 3;
 }
 
+// `token new`: a token for a backend or an operator, and the line the
+// server's token file needs (only the hash: the file grants nothing).
+int NewToken() {
+  const std::string name = absl::GetFlag(FLAGS_name);
+  if (name.empty()) {
+    std::fprintf(stderr, "token new needs --name (who will hold the token)\n");
+    return 2;
+  }
+  absl::StatusOr<std::string> token = easymoney::NewAccessToken();
+  if (!token.ok()) return Fail(token.status());
+  absl::StatusOr<std::string> line = easymoney::AccessTokenLine(*token, name, absl::GetFlag(FLAGS_roles));
+  if (!line.ok()) {
+    std::fprintf(stderr, "recommender-cli: %s\n", std::string(line.status().message()).c_str());
+    return 2;
+  }
+  const std::string path = absl::GetFlag(FLAGS_append_to);
+  if (path.empty()) {
+    std::fprintf(stderr, "add this line to the server's token file:\n%s\n", line->c_str());
+  } else {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    const std::string text = *line + "\n";
+    if (fd < 0 || ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()) || ::fsync(fd) != 0) {
+      std::fprintf(stderr, "recommender-cli: cannot append to %s: %s\n", path.c_str(), std::strerror(errno));
+      if (fd >= 0) ::close(fd);
+      return 1;
+    }
+    ::close(fd);
+    std::fprintf(stderr, "appended the hashed line for \"%s\" to %s\n", name.c_str(), path.c_str());
+  }
+  std::printf("%s\n", token->c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::vector<std::string> args = easymoney::ParseToolFlags(argc, argv, kUsage);
+  if (args.size() == 2 && args[0] == "token" && args[1] == "new") return NewToken();
   const bool models = args.size() == 2 && args[0] == "models";
   if (!models && (args.size() != 1 || (args[0] != "recommend" && args[0] != "health" && args[0] != "info" &&
                                         args[0] != "feedback"))) {
     std::fprintf(stderr, "%s\n", kUsage);
+    return 2;
+  }
+  absl::StatusOr<easymoney::ChannelSecurity> security = easymoney::ChannelSecurityFromFlags();
+  if (!security.ok()) {
+    std::fprintf(stderr, "recommender-cli: %s\n", std::string(security.status().message()).c_str());
     return 2;
   }
   std::string operator_name = absl::GetFlag(FLAGS_operator_name);
@@ -239,7 +294,8 @@ int main(int argc, char** argv) {
   auto client = easymoney::RecommenderClient::Create({.target = absl::GetFlag(FLAGS_target),
                                                       .load_balancing_policy = absl::GetFlag(FLAGS_lb_policy),
                                                       .timeout = absl::GetFlag(FLAGS_timeout),
-                                                      .operator_name = operator_name});
+                                                      .operator_name = operator_name,
+                                                      .security = *std::move(security)});
   if (!client.ok()) {
     if (client.status().code() != absl::StatusCode::kInvalidArgument) return Fail(client.status());
     std::fprintf(stderr, "recommender-cli: %s\n", std::string(client.status().message()).c_str());

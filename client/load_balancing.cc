@@ -24,14 +24,17 @@ absl::StatusOr<std::string> ChooseLoadBalancingPolicy(absl::string_view target, 
   return ListsSeveralAddresses(target) ? "round_robin" : "";
 }
 
-absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateBalancedChannel(absl::string_view target,
-                                                                    absl::string_view requested_policy) {
+absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateBalancedChannel(
+    absl::string_view target, absl::string_view requested_policy,
+    std::shared_ptr<grpc::ChannelCredentials> credentials, bool private_connection) {
   if (target.empty()) return absl::InvalidArgumentError("target is empty");
   absl::StatusOr<std::string> policy = ChooseLoadBalancingPolicy(target, requested_policy);
   if (!policy.ok()) return policy.status();
   grpc::ChannelArguments arguments;
   if (!policy->empty()) arguments.SetLoadBalancingPolicyName(*policy);
-  auto channel = grpc::CreateCustomChannel(std::string(target), grpc::InsecureChannelCredentials(), arguments);
+  if (private_connection) arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto channel = grpc::CreateCustomChannel(
+      std::string(target), credentials != nullptr ? credentials : grpc::InsecureChannelCredentials(), arguments);
   if (channel == nullptr) return absl::InvalidArgumentError(absl::StrCat("cannot create a channel to ", target));
   return channel;
 }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include <grpcpp/channel.h>
+#include <grpcpp/security/credentials.h>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -33,11 +34,15 @@ bool ListsSeveralAddresses(absl::string_view target);
 // INVALID_ARGUMENT naming the accepted values.
 absl::StatusOr<std::string> ChooseLoadBalancingPolicy(absl::string_view target, absl::string_view requested);
 
-// A plaintext channel to `target` with the policy ChooseLoadBalancingPolicy
-// picks. Connects lazily. Errors: INVALID_ARGUMENT for an empty target or an
-// unknown policy.
-absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateBalancedChannel(absl::string_view target,
-                                                                    absl::string_view requested_policy);
+// A channel to `target` with the policy ChooseLoadBalancingPolicy picks,
+// over `credentials` (null: plaintext; see channel_security.h for TLS).
+// gRPC shares one connection among channels with the same target and
+// settings; `private_connection` gives this channel its own (the load
+// generator's way to look like several backends). Connects lazily. Errors:
+// INVALID_ARGUMENT for an empty target or an unknown policy.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateBalancedChannel(
+    absl::string_view target, absl::string_view requested_policy,
+    std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr, bool private_connection = false);
 
 }  // namespace easymoney
 

@@ -15,6 +15,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <atomic>
 #include <vector>
 
 #include <grpcpp/channel.h>
@@ -34,6 +35,7 @@
 #include "client/customer_sampler.h"
 #include "client/latency_recorder.h"
 #include "client/load_balancing.h"
+#include "client/security_flags.h"
 #include "client/loopback_target.h"
 #include "core/npy.h"
 #include "core/tool_flags.h"
@@ -45,6 +47,9 @@ ABSL_FLAG(std::string, target, "127.0.0.1:50051",
 ABSL_FLAG(std::string, lb_policy, "",
           "Load-balancing policy: round_robin or pick_first; empty: round_robin when --target lists several "
           "addresses, else gRPC's default (pick_first).");
+ABSL_FLAG(int, channels, 1,
+          "Connections to spread the calls over, round robin (a fleet of backends has many; the server "
+          "limits concurrent calls per connection).");
 ABSL_FLAG(int, concurrency, 16, "Closed loop: requests kept in flight (each answer sends the next). Ignored with --rate.");
 ABSL_FLAG(double, rate, 0,
           "Open loop: requests per second on a fixed schedule, whatever the server does; latency counts from the "
@@ -76,6 +81,7 @@ constexpr char kUsage[] =
     "  recommender-loadgen --id-range A:B | --customers-file FILE|VERSION_DIR\n"
     "                      [--concurrency 16 | --rate R] [--duration 10s] [--requests N] [--zipf S]\n"
     "                      [--target 127.0.0.1:50051 | ipv4:127.0.0.1:P1,127.0.0.1:P2] [--json]\n"
+    "                      [--channels 1] [--tls | --tls-ca FILE] [--tls-cert F --tls-key F] [--token-file FILE]\n"
     "Closed loop (default) keeps --concurrency requests in flight: it measures saturation throughput.\n"
     "Open loop (--rate R) sends R requests/s on schedule and measures latency from the scheduled time,\n"
     "so a stalled server shows as latency instead of as fewer requests. Latency percentiles count\n"
@@ -90,6 +96,8 @@ struct Config {
   int64_t max_requests = 0;
   int num_results = 0;
   absl::Duration timeout = absl::Seconds(5);
+  // "Bearer <token>", or empty: no authorization metadata.
+  std::string authorization;
   uint64_t seed = 42;
   bool progress = true;
 };
@@ -107,8 +115,11 @@ struct Report {
 // threads; everything they touch is guarded by mu_. Run() once.
 class LoadGenerator {
  public:
-  LoadGenerator(std::shared_ptr<grpc::Channel> channel, const easymoney::CustomerSampler& sampler, Config config)
-      : stub_(v1::Recommender::NewStub(channel)), sampler_(sampler), config_(config), random_(config.seed) {}
+  LoadGenerator(const std::vector<std::shared_ptr<grpc::Channel>>& channels, const easymoney::CustomerSampler& sampler,
+                Config config)
+      : sampler_(sampler), config_(config), random_(config.seed) {
+    for (const auto& channel : channels) stubs_.push_back(v1::Recommender::NewStub(channel));
+  }
 
   Report Run() {
     start_ = Clock::now();
@@ -164,9 +175,11 @@ class LoadGenerator {
     auto* call = new Call;
     call->scheduled = scheduled;
     call->context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(config_.timeout));
+    if (!config_.authorization.empty()) call->context.AddMetadata("authorization", config_.authorization);
     call->request.set_customer_id(absl::StrCat(customer_id));
     call->request.set_num_results(config_.num_results);
-    stub_->async()->RecommendProducts(&call->context, &call->request, &call->response,
+    const size_t stub = next_stub_.fetch_add(1, std::memory_order_relaxed) % stubs_.size();
+    stubs_[stub]->async()->RecommendProducts(&call->context, &call->request, &call->response,
                                       [this, call](grpc::Status status) { OnDone(call, status); });
   }
 
@@ -233,7 +246,8 @@ class LoadGenerator {
     if (config_.progress && terminal) std::fprintf(stderr, "\n");
   }
 
-  const std::unique_ptr<v1::Recommender::Stub> stub_;
+  std::vector<std::unique_ptr<v1::Recommender::Stub>> stubs_;
+  std::atomic<uint64_t> next_stub_{0};
   const easymoney::CustomerSampler& sampler_;
   const Config config_;
   Clock::time_point start_;
@@ -388,16 +402,29 @@ int main(int argc, char** argv) {
   auto sampler = MakeSampler();
   if (!sampler.ok()) return UsageError(sampler.status().message());
 
-  auto balanced = easymoney::CreateBalancedChannel(target, absl::GetFlag(FLAGS_lb_policy));
-  if (!balanced.ok()) return UsageError(balanced.status().message());
-  std::shared_ptr<grpc::Channel> channel = *std::move(balanced);
-  if (!channel->WaitForConnected(std::chrono::system_clock::now() +
-                                 absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_connect_timeout)))) {
-    std::fprintf(stderr, "recommender-loadgen: cannot connect to %s within %s\n", target.c_str(),
-                 absl::FormatDuration(absl::GetFlag(FLAGS_connect_timeout)).c_str());
-    return 1;
+  absl::StatusOr<easymoney::ChannelSecurity> security = easymoney::ChannelSecurityFromFlags();
+  if (!security.ok()) return UsageError(security.status().message());
+  if (!security->token.empty()) config.authorization = "Bearer " + security->token;
+  auto credentials = easymoney::ChannelCredentialsFor(*security);
+  if (!credentials.ok()) return UsageError(credentials.status().message());
+  const int channel_count = absl::GetFlag(FLAGS_channels);
+  if (channel_count < 1 || channel_count > 1000) return UsageError("--channels must be in 1..1000");
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < channel_count; ++i) {
+    auto balanced = easymoney::CreateBalancedChannel(target, absl::GetFlag(FLAGS_lb_policy), *credentials,
+                                                     /*private_connection=*/channel_count > 1);
+    if (!balanced.ok()) return UsageError(balanced.status().message());
+    channels.push_back(*std::move(balanced));
   }
-  LoadGenerator generator(channel, **sampler, config);
+  for (const auto& channel : channels) {
+    if (!channel->WaitForConnected(std::chrono::system_clock::now() +
+                                   absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_connect_timeout)))) {
+      std::fprintf(stderr, "recommender-loadgen: cannot connect to %s within %s\n", target.c_str(),
+                   absl::FormatDuration(absl::GetFlag(FLAGS_connect_timeout)).c_str());
+      return 1;
+    }
+  }
+  LoadGenerator generator(channels, **sampler, config);
   const Report report = generator.Run();
   PrintReport(report, config, target);
   return 0;

@@ -24,7 +24,9 @@ RecommenderClient::RecommenderClient(Options options, std::shared_ptr<grpc::Chan
       admin_(easymoney::recommender::v1::ModelAdmin::NewStub(channel_)) {}
 
 absl::StatusOr<std::unique_ptr<RecommenderClient>> RecommenderClient::Create(const Options& options) {
-  auto channel = CreateBalancedChannel(options.target, options.load_balancing_policy);
+  auto credentials = ChannelCredentialsFor(options.security);
+  if (!credentials.ok()) return credentials.status();
+  auto channel = CreateBalancedChannel(options.target, options.load_balancing_policy, *std::move(credentials));
   if (!channel.ok()) return channel.status();
   return std::unique_ptr<RecommenderClient>(new RecommenderClient(options, *std::move(channel)));
 }
@@ -33,6 +35,7 @@ absl::StatusOr<easymoney::recommender::v1::RecommendProductsResponse> Recommende
     const easymoney::recommender::v1::RecommendProductsRequest& request) const {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(options_.timeout));
+  if (!options_.security.token.empty()) context.AddMetadata("authorization", "Bearer " + options_.security.token);
   easymoney::recommender::v1::RecommendProductsResponse response;
   const grpc::Status status = recommender_->RecommendProducts(&context, request, &response);
   if (!status.ok()) return FromGrpc(status);
@@ -41,13 +44,14 @@ absl::StatusOr<easymoney::recommender::v1::RecommendProductsResponse> Recommende
 
 namespace {
 
-// One unary call with the deadline (and, for ModelAdmin, the operator
-// metadata) applied.
+// One unary call with the deadline, the bearer token and the operator
+// metadata applied.
 template <typename Response, typename Request, typename Method>
 absl::StatusOr<Response> AdminCall(const RecommenderClient::Options& options, Method method, const Request& request) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(options.timeout));
   if (!options.operator_name.empty()) context.AddMetadata("x-operator", options.operator_name);
+  if (!options.security.token.empty()) context.AddMetadata("authorization", "Bearer " + options.security.token);
   Response response;
   const grpc::Status status = method(&context, request, &response);
   if (!status.ok()) return FromGrpc(status);

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/channel_security.h"
 #include "easymoney/recommender/v1/recommender.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
@@ -35,12 +36,17 @@ class RecommenderClient {
     std::string load_balancing_policy;
     // Deadline applied to each call.
     absl::Duration timeout = absl::Seconds(5);
-    // Sent as x-operator metadata on ModelAdmin calls (the audit log's "who").
+    // Sent as x-operator metadata on ModelAdmin calls (in the audit log's
+    // "who" after the token's name).
     std::string operator_name;
+    // TLS, client certificate and bearer token (default: plaintext, no
+    // token).
+    ChannelSecurity security;
   };
 
-  // Creates the channel (plaintext). Connects lazily on the first call.
-  // Errors: INVALID_ARGUMENT for an empty target or an unknown policy.
+  // Creates the channel. Connects lazily on the first call. Errors:
+  // INVALID_ARGUMENT for an empty target, an unknown policy or half a
+  // client certificate; NOT_FOUND for a missing certificate file.
   static absl::StatusOr<std::unique_ptr<RecommenderClient>> Create(const Options& options);
 
   absl::StatusOr<easymoney::recommender::v1::RecommendProductsResponse> Recommend(

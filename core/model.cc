@@ -211,6 +211,10 @@ absl::Status ValidateArrays(const ModelManifest& manifest, const ModelArrays& ar
   return absl::OkStatus();
 }
 
+// A 300,000-product catalogue makes a 26 MB manifest; nothing real comes
+// near this bound, which only keeps a runaway file from being read whole.
+constexpr uintmax_t kMaxManifestBytes = uintmax_t{256} << 20;
+
 // A listed file that is a symbolic link must resolve inside its version
 // directory: a link out of it (another version's file, a secret, a device)
 // is refused rather than followed. A dangling link is left to the read,
@@ -328,6 +332,15 @@ Model::Model(int64_t version, ModelManifest manifest, ModelArrays arrays)
 
 absl::StatusOr<std::shared_ptr<const Model>> Model::Load(const std::string& version_dir, int64_t version) {
   const std::filesystem::path dir(version_dir);
+  // The manifest gets the arrays' checks too: no link out of the version,
+  // and a size bound (a real one is a few kB) before it is read whole.
+  if (auto status = CheckStaysInside(dir, kManifestFile); !status.ok()) return status;
+  std::error_code size_error;
+  const auto manifest_size = std::filesystem::file_size(dir / kManifestFile, size_error);
+  if (!size_error && manifest_size > kMaxManifestBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("manifest.json: ", manifest_size, " bytes, over the ",
+                                                   kMaxManifestBytes >> 20, " MiB a manifest may have"));
+  }
   auto manifest_bytes = ReadFileToString((dir / kManifestFile).string());
   if (!manifest_bytes.ok()) return manifest_bytes.status();
   auto manifest = ParseManifestJson(*manifest_bytes);

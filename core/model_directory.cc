@@ -120,6 +120,11 @@ absl::StatusOr<int64_t> WriteModelVersion(const std::string& model_base,
   for (int attempt = 0; attempt < 100; ++attempt) {
     auto versions = ListModelVersions(model_base);
     if (!versions.ok()) break;
+    if (!versions->empty() && versions->back() == std::numeric_limits<int64_t>::max()) {
+      fs::remove_all(staging, error);
+      return absl::FailedPreconditionError(
+          absl::StrCat("version ", versions->back(), " exists under ", model_base, ": no higher version number is left"));
+    }
     const int64_t version = versions->empty() ? 1 : versions->back() + 1;
     const fs::path target = base / std::to_string(version);
     // rename(2) onto an existing non-empty directory fails, so a concurrent

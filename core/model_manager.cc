@@ -171,6 +171,16 @@ bool ModelManager::EnsureLoaded(int64_t version) {
 }
 
 void ModelManager::ReadRoutingFileIfChanged() {
+  // Taken before the file is looked at: an admin change writes the file and
+  // then bumps the generation, so an unchanged generation at the end means
+  // what we read is not older than the routing in force. (Taken after the
+  // read, a change committed in between would be undone by the file it
+  // replaced until the next scan.)
+  int64_t generation = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    generation = routing_generation_;
+  }
   const std::string path = (fs::path(options_.model_base) / kRoutingFile).string();
   struct stat info;
   const std::string stamp = stat(path.c_str(), &info) == 0
@@ -194,18 +204,13 @@ void ModelManager::ReadRoutingFileIfChanged() {
     }
     config = *std::move(parsed);
   }
-  int64_t generation = 0;
-  {
-    absl::MutexLock lock(&mu_);
-    generation = routing_generation_;
-  }
   // Routed versions must be loaded before they can serve.
   if (config.stable_version() > 0) EnsureLoaded(config.stable_version());
   if (config.canary_version() > 0) EnsureLoaded(config.canary_version());
   if (config.shadow_version() > 0) EnsureLoaded(config.shadow_version());
   absl::MutexLock lock(&mu_);
-  // An admin change committed while we read the file wins: it also wrote
-  // the file, which the next scan reads.
+  // An admin change committed since we took the generation wins: it also
+  // wrote the file, which the next scan reads.
   if (generation != routing_generation_) {
     routing_file_stamp_.clear();
     return;

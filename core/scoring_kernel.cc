@@ -1,9 +1,12 @@
 #include "core/scoring_kernel.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+
+#include <immintrin.h>
 
 namespace easymoney {
 namespace {
@@ -111,10 +114,26 @@ class Selector {
   inline __attribute__((always_inline)) void Offer(int64_t first, const float* scores, int count) {
     float threshold = threshold_;
     for (int j = 0; j < count; ++j) {
-      if (scores[j] > threshold) threshold = Insert(static_cast<int32_t>(first + j), scores[j]);
+      if (scores[j] > threshold) threshold = Insert<false>(static_cast<int32_t>(first + j), scores[j]);
     }
     threshold_ = threshold;
   }
+
+  // Offers products first + j for each set bit j of `lanes`, in ascending
+  // order; every other product of the range must score at most threshold().
+  // Lets a caller that tested a block's scores against the threshold in
+  // SIMD skip the lanes that cannot enter.
+  inline __attribute__((always_inline)) void OfferLanes(int64_t first, const float* scores, uint64_t lanes) {
+    float threshold = threshold_;
+    for (; lanes != 0; lanes &= lanes - 1) {
+      const int j = std::countr_zero(lanes);
+      if (scores[j] > threshold) threshold = Insert<true>(static_cast<int32_t>(first + j), scores[j]);
+    }
+    threshold_ = threshold;
+  }
+
+  // The score a candidate must beat to be kept (-inf until n are kept).
+  float threshold() const { return threshold_; }
 
   void Finish() {
     if (n_ > kSortedLimit) std::sort_heap(data_, data_ + size_, RanksBefore);
@@ -124,18 +143,44 @@ class Selector {
  private:
   // Adds a candidate that beats the threshold; returns the new threshold.
   // Inlined so it runs in the vector ISA of the scoring loop around it.
+  // kBranchless picks how a sorted list makes room, see below.
+  template <bool kBranchless>
   inline __attribute__((always_inline)) float Insert(int32_t index, float score) {
     if (excluded_ != nullptr && excluded_[index] != 0) return threshold_now();
     const ScoredIndex candidate{index, score};
     if (n_ <= kSortedLimit) {
       // Sorted best first; the candidate goes after every entry at least as
       // good (equal scores keep catalogue order).
-      int position = size_ < n_ ? size_++ : n_ - 1;
-      while (position > 0 && RanksBefore(candidate, data_[position - 1])) {
-        data_[position] = data_[position - 1];
-        --position;
+      if constexpr (kBranchless) {
+        // Every kept entry has a lower index, so only scores need comparing,
+        // and the shift is a fixed-length loop of selects. Where the
+        // candidate lands is data-dependent: the early-exit loop below
+        // mispredicts its exit about once per insertion, which dominated
+        // the batch path over a 1,000-product catalogue. With a handful of
+        // candidates (one query over 15 products) the early exit is cheaper.
+        static_assert(sizeof(ScoredIndex) == sizeof(uint64_t));
+        const int last = size_ < n_ ? size_++ : n_ - 1;
+        ScoredIndex* const data = data_;  // Not reloaded after each store.
+        int position = last;
+        for (int i = last; i > 0; --i) {
+          // Bit operations, not ?:, which GCC turns back into a branch.
+          const uint64_t shift = -static_cast<uint64_t>(data[i - 1].score < score);
+          uint64_t above, here;
+          std::memcpy(&above, &data[i - 1], sizeof(above));
+          std::memcpy(&here, &data[i], sizeof(here));
+          here = (above & shift) | (here & ~shift);
+          std::memcpy(&data[i], &here, sizeof(here));
+          position -= static_cast<int>(shift & 1);
+        }
+        data[position] = candidate;
+      } else {
+        int position = size_ < n_ ? size_++ : n_ - 1;
+        while (position > 0 && RanksBefore(candidate, data_[position - 1])) {
+          data_[position] = data_[position - 1];
+          --position;
+        }
+        data_[position] = candidate;
       }
-      data_[position] = candidate;
     } else if (size_ < n_) {
       data_[size_++] = candidate;
       std::push_heap(data_, data_ + size_, RanksBefore);
@@ -209,29 +254,172 @@ inline __attribute__((always_inline)) void TopNBody(const PackedFactors& factors
                   [&selector](int64_t first, const float* scores, int count) { selector.Offer(first, scores, count); });
 }
 
+// Register blocking of the batch path: a block of kCustomers customers x
+// kPanels panels is scored with every accumulator in a register, so each
+// panel vector loaded feeds kCustomers multiply-adds and each broadcast
+// customer factor feeds kPanels * 16 / width of them. (Scoring the batch one
+// customer at a time with ScorePanels needs a load per multiply-add and
+// reached 12-30% of the FMA peak.) Sizes fill the register file:
+// accumulators + one factor's panel vectors + one broadcast, without spills
+// (checked in the generated code).
+template <typename V>
+struct BatchBlocking;
+template <>
+struct BatchBlocking<Vec16> {  // 32 zmm: 24 accumulators + 4 panel vectors + 1 broadcast.
+  static constexpr int kCustomers = 6;
+  static constexpr int kPanels = 4;
+};
+template <>
+struct BatchBlocking<Vec8> {  // 16 ymm: 12 accumulators + 2 panel vectors + 1 broadcast.
+  static constexpr int kCustomers = 6;
+  static constexpr int kPanels = 1;
+};
+template <>
+struct BatchBlocking<Vec4> {  // 16 xmm, no FMA: 12 accumulators + broadcast + panel vector/product.
+  static constexpr int kCustomers = 3;
+  static constexpr int kPanels = 1;
+};
+
+// Per-version primitives of the batch path. They carry their version's
+// target attribute because a vector operation written in the generic
+// always-inline bodies is first optimised for baseline x86-64, before it is
+// inlined into a version: GCC then builds a broadcast lane by lane (16
+// masked loads) instead of one vbroadcastss. Not always_inline for the same
+// reason (a generic body may not inline a wider target); GCC inlines them
+// once the body is inside the matching version.
+
+// All lanes = *from, as one broadcast load. (x - 0 is x for every x, so the
+// subtraction folds away; 0 + x would not, as 0 + -0 is +0.)
+EASYMONEY_AVX512 inline Vec16 Broadcast(const float* from, Vec16) { return *from - Vec16{}; }
+EASYMONEY_AVX2 inline Vec8 Broadcast(const float* from, Vec8) { return *from - Vec8{}; }
+inline Vec4 Broadcast(const float* from, Vec4) { return *from - Vec4{}; }
+
+// A bit per lane of `scores` strictly above `threshold` (none for NaN, as in
+// Selector::Offer). The selection then visits only those lanes: with top 10
+// of a 1,000-product catalogue most 64-product blocks hold a product that
+// enters, and scanning all 64 scores in scalar code cost more than scoring
+// them.
+EASYMONEY_AVX512 inline unsigned LanesAbove(Vec16 scores, float threshold) {
+  return _mm512_cmp_ps_mask(scores, _mm512_set1_ps(threshold), _CMP_GT_OQ);
+}
+EASYMONEY_AVX2 inline unsigned LanesAbove(Vec8 scores, float threshold) {
+  return static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(scores, _mm256_set1_ps(threshold), _CMP_GT_OQ)));
+}
+inline unsigned LanesAbove(Vec4 scores, float threshold) {
+  return static_cast<unsigned>(_mm_movemask_ps(_mm_cmpgt_ps(scores, _mm_set1_ps(threshold))));
+}
+
+// Scores panels [panel, panel + kPanels) for the kCustomers customers whose
+// factor rows start at `users` and offers the scores to their selectors.
+// Each accumulator sums factors 0..F-1 in order with the same multiply-add
+// as ScorePanels, so a customer's scores are bit-identical to TopNScores'.
+template <typename V, int kCustomers, int kPanels>
+inline __attribute__((always_inline)) void ScoreBlock(const PackedFactors& factors, int64_t panel, const float* users,
+                                                      const float* bias, Selector* selectors) {
+  constexpr int kWidth = static_cast<int>(sizeof(V) / sizeof(float));
+  constexpr int kPerPanel = kPanelWidth / kWidth;
+  constexpr int kVectors = kPanels * kPerPanel;
+  const int cols = factors.cols();
+  const float* panels = factors.panel(panel);
+  const int64_t panel_stride = static_cast<int64_t>(cols) * kPanelWidth;
+  V acc[kCustomers][kVectors];
+#pragma GCC unroll 32
+  for (int c = 0; c < kCustomers; ++c) {
+#pragma GCC unroll 32
+    for (int v = 0; v < kVectors; ++v) acc[c][v] = V{};
+  }
+  for (int f = 0; f < cols; ++f) {
+    V column[kVectors];
+#pragma GCC unroll 32
+    for (int g = 0; g < kPanels; ++g) {
+#pragma GCC unroll 32
+      for (int k = 0; k < kPerPanel; ++k) {
+        column[g * kPerPanel + k] = LoadVec<V>(panels + g * panel_stride + f * kPanelWidth + k * kWidth);
+      }
+    }
+#pragma GCC unroll 32
+    for (int c = 0; c < kCustomers; ++c) {
+      const V uf = Broadcast(users + static_cast<int64_t>(c) * cols + f, V{});
+#pragma GCC unroll 32
+      for (int v = 0; v < kVectors; ++v) acc[c][v] += column[v] * uf;
+    }
+  }
+  const int64_t first = panel * kPanelWidth;
+  const int64_t rows = factors.rows();
+  // Whole blocks add the bias and test the thresholds in registers; the
+  // catalogue's last block, where the bias array ends and padding lanes are
+  // not products, goes through the scalar path.
+  const bool whole = first + kVectors * kWidth <= rows;
+  const int count = whole ? kVectors * kWidth : static_cast<int>(rows - first);
+  if (whole && bias != nullptr) {
+    V block_bias[kVectors];
+#pragma GCC unroll 32
+    for (int v = 0; v < kVectors; ++v) block_bias[v] = LoadVec<V>(bias + first + v * kWidth);
+#pragma GCC unroll 32
+    for (int c = 0; c < kCustomers; ++c) {
+#pragma GCC unroll 32
+      for (int v = 0; v < kVectors; ++v) acc[c][v] += block_bias[v];
+    }
+  }
+  static_assert(kVectors * kWidth <= 64, "one bit per product of a block in a uint64_t");
+  float scores[kCustomers][kVectors * kWidth];
+  uint64_t lanes[kCustomers];  // Bit j: product first + j may enter.
+#pragma GCC unroll 32
+  for (int c = 0; c < kCustomers; ++c) {
+    std::memcpy(scores[c], acc[c], sizeof(scores[c]));
+    const float threshold = selectors[c].threshold();
+    lanes[c] = 0;
+#pragma GCC unroll 32
+    for (int v = 0; v < kVectors; ++v) {
+      lanes[c] |= static_cast<uint64_t>(LanesAbove(acc[c][v], threshold)) << (v * kWidth);
+    }
+  }
+  // Not unrolled: one copy of the selection code per block shape is enough.
+  for (int c = 0; c < kCustomers; ++c) {
+    if (whole) {
+      selectors[c].OfferLanes(first, scores[c], lanes[c]);
+    } else {
+      AddBias(bias, first, count, scores[c]);
+      selectors[c].Offer(first, scores[c], count);
+    }
+  }
+}
+
+// ScoreBlock for the `customers` (1 .. kCustomers) customers at `users`,
+// with a block sized for exactly that many.
+template <typename V, int kPanels, int kCustomers = BatchBlocking<V>::kCustomers>
+inline __attribute__((always_inline)) void ScoreCustomers(const PackedFactors& factors, int64_t panel, int customers,
+                                                          const float* users, const float* bias,
+                                                          Selector* selectors) {
+  if constexpr (kCustomers > 1) {
+    if (customers < kCustomers) {
+      return ScoreCustomers<V, kPanels, kCustomers - 1>(factors, panel, customers, users, bias, selectors);
+    }
+  }
+  ScoreBlock<V, kCustomers, kPanels>(factors, panel, users, bias, selectors);
+}
+
 template <typename V>
 inline __attribute__((always_inline)) void TopNBatchBody(const PackedFactors& factors, const float* users,
                                                          int batch, const float* bias, Selector* selectors) {
+  constexpr int kCustomers = BatchBlocking<V>::kCustomers;
+  constexpr int kPanels = BatchBlocking<V>::kPanels;
   const int cols = factors.cols();
-  const int64_t rows = factors.rows();
   const int64_t panels = factors.num_panels();
-  float scores[kGroup * kPanelWidth];
-  // One group of panels (at most 64 products x 128 factors = 32 KiB) is
-  // read from memory once and stays in L1 while every customer of the
-  // batch scores it.
-  for (int64_t p = 0; p < panels; p += kGroup) {
-    const int in_group = static_cast<int>(std::min<int64_t>(kGroup, panels - p));
-    const int64_t first = p * kPanelWidth;
-    const int count = static_cast<int>(std::min<int64_t>(in_group * kPanelWidth, rows - first));
-    for (int b = 0; b < batch; ++b) {
-      const float* u = users + static_cast<int64_t>(b) * cols;
-      if (in_group == kGroup) {
-        ScorePanels<V, kGroup>(factors.panel(p), cols, u, scores);
-      } else {
-        for (int g = 0; g < in_group; ++g) ScorePanels<V, 1>(factors.panel(p + g), cols, u, scores + g * kPanelWidth);
-      }
-      AddBias(bias, first, count, scores);
-      selectors[b].Offer(first, scores, count);
+  // A block's panels (at most 4 x 16 products x 128 factors = 32 KiB) stay
+  // in L1 while every customer of the batch scores them; each customer sees
+  // the catalogue in ascending order, as its Selector requires.
+  int64_t p = 0;
+  for (; p + kPanels <= panels; p += kPanels) {
+    for (int b = 0; b < batch; b += kCustomers) {
+      ScoreCustomers<V, kPanels>(factors, p, std::min(kCustomers, batch - b), users + static_cast<int64_t>(b) * cols,
+                                 bias, selectors + b);
+    }
+  }
+  for (; p < panels; ++p) {
+    for (int b = 0; b < batch; b += kCustomers) {
+      ScoreCustomers<V, 1>(factors, p, std::min(kCustomers, batch - b), users + static_cast<int64_t>(b) * cols, bias,
+                           selectors + b);
     }
   }
 }

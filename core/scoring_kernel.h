@@ -74,7 +74,9 @@ void TopNScores(const PackedFactors& factors, std::span<const float> u, std::spa
                 std::span<const uint8_t> excluded, int n, TopNList& out);
 
 // TopNScores for each row of `users` (batch x cols, row-major), sharing each
-// panel's trip through memory across the batch. `out` has one list per row.
+// panel's trip through memory across the batch and scoring several customers
+// x panels per step from registers. Same results as TopNScores row by row.
+// `out` has one list per row.
 void TopNScoresBatch(const PackedFactors& factors, std::span<const float> users, std::span<const float> bias,
                      int n, std::span<TopNList> out);
 

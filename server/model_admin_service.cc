@@ -9,13 +9,6 @@ namespace {
 
 namespace v1 = easymoney::recommender::v1;
 
-std::string Operator(const grpc::CallbackServerContext& context) {
-  const auto& metadata = context.client_metadata();
-  const auto it = metadata.find("x-operator");
-  if (it != metadata.end()) return std::string(it->second.data(), it->second.size());
-  return context.peer();
-}
-
 void FillRouting(const RoutingState& state, v1::Routing* routing) {
   routing->set_stable_version(state.stable_version);
   routing->set_canary_version(state.canary_version);
@@ -69,19 +62,37 @@ void FillVersions(const ModelManager& models, v1::ListVersionsResponse* response
   FillRouting(models.Routing(), response->mutable_routing());
 }
 
-grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, AuditLog* audit, const std::string& action,
-                                 const std::string& detail, const absl::Status& status) {
-  audit->Record(Operator(*context), action, detail, status);
+grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, AuditLog* audit, const std::string& who,
+                                 const std::string& action, const std::string& detail, const absl::Status& status) {
+  audit->Record(who, action, detail, status);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(ToGrpcStatus(status));
   return reactor;
 }
 
+grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* context, const grpc::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
 }  // namespace
+
+grpc::Status ModelAdminService::Authorize(grpc::CallbackServerContext* context, const char* action,
+                                          std::string& who) {
+  grpc::Status status = authorizer_->Check(*context, Role::kAdmin, &who);
+  if (!status.ok()) {
+    audit_->Record(who, action, "refused before any change",
+                   absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message()));
+  }
+  return status;
+}
 
 grpc::ServerUnaryReactor* ModelAdminService::ListVersions(grpc::CallbackServerContext* context,
                                                           const v1::ListVersionsRequest*,
                                                           v1::ListVersionsResponse* response) {
+  std::string who;
+  if (grpc::Status denied = Authorize(context, "ListVersions", who); !denied.ok()) return Refuse(context, denied);
   FillVersions(*models_, response);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);  // Read-only: not audited.
@@ -91,6 +102,8 @@ grpc::ServerUnaryReactor* ModelAdminService::ListVersions(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* ModelAdminService::SetRouting(grpc::CallbackServerContext* context,
                                                         const v1::SetRoutingRequest* request,
                                                         v1::RoutingResponse* response) {
+  std::string who;
+  if (grpc::Status denied = Authorize(context, "SetRouting", who); !denied.ok()) return Refuse(context, denied);
   RoutingChange change;
   change.stable_version = request->stable_version();
   change.canary_version = request->canary_version();
@@ -107,31 +120,37 @@ grpc::ServerUnaryReactor* ModelAdminService::SetRouting(grpc::CallbackServerCont
   change.analysis.set_p99_floor_seconds(automatic.p99_floor_seconds());
   auto state = models_->SetRouting(change);
   if (state.ok()) FillRouting(*state, response->mutable_routing());
-  return Finish(context, audit_, "SetRouting", request->ShortDebugString(), state.status());
+  return Finish(context, audit_, who, "SetRouting", request->ShortDebugString(), state.status());
 }
 
 grpc::ServerUnaryReactor* ModelAdminService::PromoteCanary(grpc::CallbackServerContext* context,
                                                            const v1::PromoteCanaryRequest*,
                                                            v1::RoutingResponse* response) {
+  std::string who;
+  if (grpc::Status denied = Authorize(context, "PromoteCanary", who); !denied.ok()) return Refuse(context, denied);
   auto state = models_->PromoteCanary();
   if (state.ok()) FillRouting(*state, response->mutable_routing());
-  return Finish(context, audit_, "PromoteCanary",
+  return Finish(context, audit_, who, "PromoteCanary",
                 state.ok() ? absl::StrCat("stable now ", state->stable_version) : "", state.status());
 }
 
 grpc::ServerUnaryReactor* ModelAdminService::Rollback(grpc::CallbackServerContext* context,
                                                       const v1::RollbackRequest*, v1::RoutingResponse* response) {
+  std::string who;
+  if (grpc::Status denied = Authorize(context, "Rollback", who); !denied.ok()) return Refuse(context, denied);
   auto state = models_->Rollback();
   if (state.ok()) FillRouting(*state, response->mutable_routing());
-  return Finish(context, audit_, "Rollback", state.ok() ? absl::StrCat("stable now ", state->stable_version) : "",
+  return Finish(context, audit_, who, "Rollback", state.ok() ? absl::StrCat("stable now ", state->stable_version) : "",
                 state.status());
 }
 
 grpc::ServerUnaryReactor* ModelAdminService::Rescan(grpc::CallbackServerContext* context, const v1::RescanRequest*,
                                                     v1::ListVersionsResponse* response) {
+  std::string who;
+  if (grpc::Status denied = Authorize(context, "Rescan", who); !denied.ok()) return Refuse(context, denied);
   models_->Rescan();
   FillVersions(*models_, response);
-  return Finish(context, audit_, "Rescan", "", absl::OkStatus());
+  return Finish(context, audit_, who, "Rescan", "", absl::OkStatus());
 }
 
 }  // namespace easymoney

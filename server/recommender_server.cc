@@ -18,9 +18,26 @@ namespace easymoney {
 
 absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(const Options& options) {
   std::unique_ptr<RecommenderServer> server(new RecommenderServer());
+  // Protection first: a typo in a TLS or token path fails at once, before
+  // any port is bound.
+  if (!options.auth_token_file.empty()) {
+    auto tokens = AccessTokenFile::Open(options.auth_token_file);
+    if (!tokens.ok()) return tokens.status();
+    server->tokens_ = *std::move(tokens);
+    std::fprintf(stderr, "recommender-server: %d bearer tokens from %s\n", server->tokens_->Current()->size(),
+                 options.auth_token_file.c_str());
+  }
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (options.tls.has_value()) {
+    auto tls = TlsServerCredentialsFor(*options.tls);
+    if (!tls.ok()) return tls.status();
+    credentials = *std::move(tls);
+  }
   auto metrics = ServerMetrics::Create(options.metrics_address);
   if (!metrics.ok()) return metrics.status();
   server->metrics_ = *std::move(metrics);
+  if (server->tokens_ != nullptr) server->metrics_->OnTokenReload(true, server->tokens_->Current()->size());
+  server->authorizer_ = std::make_unique<CallAuthorizer>(server->tokens_.get(), server->metrics_.get());
   if (!options.event_log_dir.empty()) {
     EventLog::Options log_options;
     log_options.directory = options.event_log_dir;
@@ -39,9 +56,16 @@ absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(con
     std::fprintf(stderr, "recommender-server: event log %s (%lld feedback events already recorded)\n",
                  server->event_log_->current_segment().c_str(), static_cast<long long>(*history));
   }
-  server->service_ = std::make_unique<RecommenderService>(server->metrics_.get(), &server->window_,
-                                                          server->feedback_.get(), server->event_log_.get(),
-                                                          options.served_log_sample);
+  RecommenderService::Options service_options;
+  service_options.metrics = server->metrics_.get();
+  service_options.window = &server->window_;
+  service_options.feedback = server->feedback_.get();
+  service_options.event_log = server->event_log_.get();
+  service_options.served_log_sample = options.served_log_sample;
+  service_options.authorizer = server->authorizer_.get();
+  service_options.max_in_flight = options.max_in_flight;
+  service_options.overload_grace = options.overload_grace;
+  server->service_ = std::make_unique<RecommenderService>(service_options);
 
   auto audit = AuditLog::Open(options.audit_log_path);
   if (!audit.ok()) return audit.status();
@@ -64,13 +88,14 @@ absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(con
   auto models = ModelManager::Create(std::move(manager_options));
   if (!models.ok()) return models.status();
   server->models_ = *std::move(models);
-  server->admin_service_ = std::make_unique<ModelAdminService>(server->models_.get(), server->audit_.get());
+  server->admin_service_ = std::make_unique<ModelAdminService>(server->models_.get(), server->audit_.get(),
+                                                               server->authorizer_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   ApplyServerSettings(builder);
-  builder.AddListeningPort(options.grpc_address, grpc::InsecureServerCredentials(), &server->port_);
+  builder.AddListeningPort(options.grpc_address, credentials, &server->port_);
   builder.RegisterService(server->service_.get());
   builder.RegisterService(server->admin_service_.get());
   server->grpc_server_ = builder.BuildAndStart();
@@ -79,7 +104,19 @@ absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(con
   }
   // Not ready until a model is published (load balancers and Kubernetes
   // probes read this).
-  server->grpc_server_->GetHealthCheckService()->SetServingStatus(server->models_->Current() != nullptr);
+  if (!options.health_address.empty()) {
+    // Health only, plaintext: for probes that run inside the pod or
+    // container (exec probes, Docker HEALTHCHECK) and cannot present the
+    // client certificate or token the main port asks for. It says nothing
+    // about customers, so it needs no protection; bind it to loopback.
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort(options.health_address, grpc::InsecureServerCredentials(), &server->health_port_);
+    server->health_server_ = health_builder.BuildAndStart();
+    if (server->health_server_ == nullptr || server->health_port_ == 0) {
+      return absl::UnavailableError(absl::StrCat("cannot listen for health checks on ", options.health_address));
+    }
+  }
+  server->SetServing(server->models_->Current() != nullptr);
   server->analysis_thread_ = std::thread([self] { self->AnalysisLoop(); });
   server->models_->StartPolling();
   return server;
@@ -125,7 +162,7 @@ void RecommenderServer::OnPublish(const std::shared_ptr<const ServingSet>& servi
   if (analysed_canary_.exchange(canary) != canary) window_.Reset();
   service_->Publish(std::move(state));
   metrics_->OnPublished(*serving->stable, serving->canary.get());
-  if (grpc_server_ != nullptr) grpc_server_->GetHealthCheckService()->SetServingStatus(true);
+  SetServing(true);
 }
 
 void RecommenderServer::AnalysisLoop() {
@@ -136,6 +173,8 @@ void RecommenderServer::AnalysisLoop() {
       analysis_mu_.AwaitWithTimeout(absl::Condition(&stopping), absl::Seconds(1));
       if (stopping_) return;
     }
+    metrics_->SetInFlight(service_->in_flight());
+    ReloadTokens();
     if (const auto state = service_->Current(); state != nullptr) {
       for (const auto& handles : state->metrics) {
         if (handles != nullptr) metrics_->UpdateDrift(*handles);
@@ -163,12 +202,39 @@ void RecommenderServer::AnalyseCanary(const ServingSet& serving) {
   }
 }
 
+void RecommenderServer::ReloadTokens() {
+  if (tokens_ == nullptr) return;
+  const absl::StatusOr<bool> reloaded = tokens_->ReloadIfChanged();
+  if (!reloaded.ok() || *reloaded) {
+    // Who may call is an administrative fact like routing: audited.
+    audit_->Record("token-file", "ReloadTokens",
+                   absl::StrCat(tokens_->path(), ": ", tokens_->Current()->size(), " tokens in force"),
+                   reloaded.status());
+  }
+  if (!reloaded.ok()) {
+    metrics_->OnTokenReload(false, tokens_->Current()->size());
+    std::fprintf(stderr, "recommender-server: token file refused: %s\n",
+                 std::string(reloaded.status().message()).c_str());
+  } else if (*reloaded) {
+    metrics_->OnTokenReload(true, tokens_->Current()->size());
+    std::fprintf(stderr, "recommender-server: token file %s reloaded: %d tokens\n", tokens_->path().c_str(),
+                 tokens_->Current()->size());
+  }
+}
+
 void RecommenderServer::Wait() { grpc_server_->Wait(); }
 
 void RecommenderServer::Shutdown(absl::Duration grace) {
   if (grpc_server_ == nullptr) return;
-  grpc_server_->GetHealthCheckService()->SetServingStatus(false);
-  grpc_server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
+  SetServing(false);
+  const auto deadline = std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace);
+  grpc_server_->Shutdown(deadline);
+  if (health_server_ != nullptr) health_server_->Shutdown(deadline);
+}
+
+void RecommenderServer::SetServing(bool serving) {
+  if (grpc_server_ != nullptr) grpc_server_->GetHealthCheckService()->SetServingStatus(serving);
+  if (health_server_ != nullptr) health_server_->GetHealthCheckService()->SetServingStatus(serving);
 }
 
 }  // namespace easymoney

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -14,9 +15,12 @@
 #include "absl/synchronization/mutex.h"
 #include "core/audit_log.h"
 #include "core/canary_analysis.h"
+#include "core/access_token_file.h"
+#include "server/call_authorizer.h"
 #include "server/model_admin_service.h"
 #include "server/recommender_service.h"
 #include "server/server_metrics.h"
+#include "server/transport_security.h"
 
 namespace easymoney {
 
@@ -52,14 +56,31 @@ class RecommenderServer {
     // Share of RecommendProducts answers written to the event log.
     double served_log_sample = 1.0;
     int64_t event_log_segment_bytes = int64_t{64} << 20;
+    // TLS on the gRPC port; nullopt serves plaintext. (The binary insists
+    // on --plaintext for that; this library default suits in-process tests.)
+    std::optional<TlsSettings> tls;
+    // Bearer-token file (access_tokens.h), re-read when it changes; empty:
+    // no authentication (the binary insists on --allow-unauthenticated).
+    std::string auth_token_file;
+    // host:port of a plaintext port serving only grpc.health.v1 (for probes
+    // inside the container); empty: none. Port 0 picks a free one.
+    std::string health_address;
+    // Recommender calls in flight beyond which new ones are shed with
+    // RESOURCE_EXHAUSTED, once the count has stayed at the limit for
+    // `overload_grace`; 0: no limit.
+    int max_in_flight = 0;
+    absl::Duration overload_grace = absl::Milliseconds(100);
   };
 
   // Starts serving. The health status is NOT_SERVING until a model version
-  // is published. Errors: UNAVAILABLE when a port cannot be bound.
+  // is published. Errors: UNAVAILABLE when a port cannot be bound; the TLS
+  // and token-file errors of TlsServerCredentialsFor and
+  // AccessTokenFile::Open.
   static absl::StatusOr<std::unique_ptr<RecommenderServer>> Create(const Options& options);
   ~RecommenderServer();
 
   int port() const { return port_; }
+  int health_port() const { return health_port_; }
   int metrics_port() const { return metrics_->port(); }
   // Serving stable version, or null.
   std::shared_ptr<const Model> CurrentModel() const {
@@ -77,10 +98,14 @@ class RecommenderServer {
   RecommenderServer() = default;
   void OnPublish(const std::shared_ptr<const ServingSet>& serving);
 
-  // Once a second: updates the drift gauges, and runs automatic canary
-  // analysis while a rollout has it on.
+  // Once a second: updates the drift and in-flight gauges, re-reads the
+  // token file if it changed, and runs automatic canary analysis while a
+  // rollout has it on.
   void AnalysisLoop();
   void AnalyseCanary(const ServingSet& serving);
+  void ReloadTokens();
+  // Health status on the main port and the health port.
+  void SetServing(bool serving);
   // Stable version of the previous publication, for the reassignment share.
   std::shared_ptr<const Model> previous_stable_;  // Only OnPublish touches it.
 
@@ -92,10 +117,14 @@ class RecommenderServer {
   std::thread analysis_thread_;
   std::unique_ptr<EventLog> event_log_;
   std::unique_ptr<FeedbackRecorder> feedback_;
+  std::unique_ptr<AccessTokenFile> tokens_;  // Null: no authentication.
+  std::unique_ptr<CallAuthorizer> authorizer_;
   std::unique_ptr<RecommenderService> service_;
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<ModelAdminService> admin_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<grpc::Server> health_server_;
+  int health_port_ = 0;
   std::unique_ptr<ModelManager> models_;
   int port_ = 0;
 };

@@ -10,6 +10,7 @@
 #include <random>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "core/recommender.h"
@@ -214,15 +215,72 @@ void FillModelInfo(const Model& model, Variant variant, v1::ServingModelInfo* in
   info->set_selection(manifest.training().selection());
 }
 
+// A unary reactor that keeps the service's in-flight count: a call counts
+// from its handler's start until gRPC has sent its response (OnDone), so
+// responses queued behind a saturated transport count too.
+class CountedReactor final : public grpc::ServerUnaryReactor {
+ public:
+  explicit CountedReactor(std::atomic<int64_t>* in_flight) : in_flight_(in_flight) {}
+  void OnDone() override {
+    in_flight_->fetch_sub(1, std::memory_order_relaxed);
+    delete this;
+  }
+
+ private:
+  std::atomic<int64_t>* const in_flight_;
+};
+
 }  // namespace
+
+bool RecommenderService::Overloaded(int64_t running) {
+  if (running < max_in_flight_) {
+    if (over_limit_since_ns_.load(std::memory_order_relaxed) != 0) {
+      over_limit_since_ns_.store(0, std::memory_order_relaxed);
+    }
+    return false;
+  }
+  // A burst (the backlog of a scheduling stall, a page of calls arriving at
+  // once) drains by itself; a count that stays at the limit is a standing
+  // queue, and only that is shed (CoDel's distinction).
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  int64_t since = over_limit_since_ns_.load(std::memory_order_relaxed);
+  if (since == 0 && over_limit_since_ns_.compare_exchange_strong(since, now, std::memory_order_relaxed)) since = now;
+  return now - since >= overload_grace_ns_;
+}
+
+grpc::ServerUnaryReactor* RecommenderService::StartCall(grpc::CallbackServerContext* context,
+                                                        grpc::Status& admission) {
+  admission = authorizer_->Check(*context, Role::kRecommend);
+  if (!admission.ok()) return context->DefaultReactor();
+  const int64_t running = in_flight_.fetch_add(1, std::memory_order_relaxed);
+  if (max_in_flight_ > 0 && Overloaded(running)) {
+    // Shedding before any work: a refusal that costs microseconds keeps the
+    // calls already admitted fast, where queueing all of them would make
+    // every one slow. A refused call does not hold a slot while its answer
+    // waits to be sent: if it did, a backlog of refusals would keep refusing
+    // everything.
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    metrics_->OnShed();
+    admission = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                             absl::StrCat("overloaded: ", running, " calls in flight (limit ", max_in_flight_,
+                                          "); retry with backoff"));
+    return context->DefaultReactor();
+  }
+  return new CountedReactor(&in_flight_);
+}
 
 grpc::ServerUnaryReactor* RecommenderService::RecommendProductsBatch(grpc::CallbackServerContext* context,
                                                                      const v1::RecommendProductsBatchRequest* request,
                                                                      v1::RecommendProductsBatchResponse* response) {
   const auto start = std::chrono::steady_clock::now();
+  grpc::Status status;
+  grpc::ServerUnaryReactor* reactor = StartCall(context, status);
   const std::shared_ptr<const ServingState> state = state_.load(std::memory_order_acquire);
-  grpc::Status status = grpc::Status::OK;
-  if (auto expired = Expired(context)) {
+  if (!status.ok()) {
+    // Refused: authentication or overload.
+  } else if (auto expired = Expired(context)) {
     status = *expired;
   } else if (state == nullptr) {
     status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "no model version is loaded yet");
@@ -255,7 +313,6 @@ grpc::ServerUnaryReactor* RecommenderService::RecommendProductsBatch(grpc::Callb
   if (!status.ok()) response->Clear();
   metrics_->RecordBatch(status.error_code(),
                         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(status);
   return reactor;
 }
@@ -263,15 +320,17 @@ grpc::ServerUnaryReactor* RecommenderService::RecommendProductsBatch(grpc::Callb
 grpc::ServerUnaryReactor* RecommenderService::GetModelInfo(grpc::CallbackServerContext* context,
                                                            const v1::GetModelInfoRequest*,
                                                            v1::GetModelInfoResponse* response) {
+  grpc::Status status;
+  grpc::ServerUnaryReactor* reactor = StartCall(context, status);
   const std::shared_ptr<const ServingState> state = state_.load(std::memory_order_acquire);
-  grpc::Status status = grpc::Status::OK;
-  if (state == nullptr) {
+  if (!status.ok()) {
+    // Refused: authentication or overload.
+  } else if (state == nullptr) {
     status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "no model version is loaded yet");
   } else {
     FillModelInfo(*state->serving->stable, Variant::kStable, response->add_models());
     if (state->serving->canary) FillModelInfo(*state->serving->canary, Variant::kCanary, response->add_models());
   }
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(status);
   return reactor;
 }
@@ -280,13 +339,18 @@ grpc::ServerUnaryReactor* RecommenderService::RecommendProducts(
     grpc::CallbackServerContext* context, const v1::RecommendProductsRequest* request,
     v1::RecommendProductsResponse* response) {
   const auto start = std::chrono::steady_clock::now();
+  grpc::Status status;
+  grpc::ServerUnaryReactor* reactor = StartCall(context, status);
   // One snapshot for the whole request: a swap mid-request cannot mix
   // versions, and the models stay alive until this reference is dropped.
   const std::shared_ptr<const ServingState> state = state_.load(std::memory_order_acquire);
-  grpc::Status status;
   const VersionMetrics* metrics = &metrics_->without_model();
   Variant variant = Variant::kStable;
-  if (auto expired = Expired(context)) {
+  const bool admitted = status.ok();
+  if (!admitted) {
+    // Refused before any work (authentication or overload): counted under
+    // version "none", not under the version that would have answered.
+  } else if (auto expired = Expired(context)) {
     status = *expired;
   } else if (state == nullptr) {
     status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "no model version is loaded yet");
@@ -300,7 +364,7 @@ grpc::ServerUnaryReactor* RecommenderService::RecommendProducts(
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics->RecordRequest(status.error_code(), seconds);
-  if (state != nullptr && state->serving->canary && window_ != nullptr) {
+  if (admitted && state != nullptr && state->serving->canary && window_ != nullptr) {
     window_->Record(variant, IsServerError(status.error_code()), seconds,
                     absl::Now());
   }
@@ -318,7 +382,6 @@ grpc::ServerUnaryReactor* RecommenderService::RecommendProducts(
   const bool log_served = status.ok() && event_log_ != nullptr && served_log_threshold_ != 0 &&
                           ThreadRandom()() <= served_log_threshold_;
   if (log_served) FormatServedLine(response->model_version(), variant, request->customer_id(), *response, served_line);
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(status);
   if (log_served) {
     event_log_->Append(served_line);
@@ -337,13 +400,19 @@ uint64_t RecommenderService::SampleThreshold(double share) {
 grpc::ServerUnaryReactor* RecommenderService::ReportFeedback(grpc::CallbackServerContext* context,
                                                              const v1::ReportFeedbackRequest* request,
                                                              v1::ReportFeedbackResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const auto start = std::chrono::steady_clock::now();
+  grpc::Status admission;
+  grpc::ServerUnaryReactor* reactor = StartCall(context, admission);
   auto finish = [this, reactor, start](const grpc::Status& status) {
     metrics_->RecordFeedbackCall(status.error_code(),
                                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     reactor->Finish(status);
   };
+  if (!admission.ok()) {
+    // Not recorded, so not acknowledged: the backend retries it later.
+    finish(admission);
+    return reactor;
+  }
   if (feedback_ == nullptr) {
     finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                         "this server runs without an event log (--event-log-dir), so it cannot record feedback"));

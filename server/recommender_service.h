@@ -4,11 +4,14 @@
 #include <atomic>
 #include <memory>
 
+#include "absl/time/time.h"
+
 #include "core/canary_analysis.h"
 #include "core/model_manager.h"
 #include "easymoney/recommender/v1/recommender.grpc.pb.h"
 #include "core/event_log.h"
 #include "core/feedback_recorder.h"
+#include "server/call_authorizer.h"
 #include "server/server_metrics.h"
 
 namespace easymoney {
@@ -33,17 +36,34 @@ struct ServingState {
 class RecommenderService final
     : public easymoney::recommender::v1::Recommender::CallbackService {
  public:
-  // `window` (borrowed, may be null) receives per-variant request outcomes
-  // for automatic canary analysis while a canary serves.
-  // `feedback` and `event_log` (borrowed, may be null: no event log) record
-  // ReportFeedback and a `served_log_sample` share of the answers.
-  RecommenderService(ServerMetrics* metrics, WindowStats* window, FeedbackRecorder* feedback = nullptr,
-                     EventLog* event_log = nullptr, double served_log_sample = 1.0)
-      : metrics_(metrics),
-        window_(window),
-        feedback_(feedback),
-        event_log_(event_log),
-        served_log_threshold_(SampleThreshold(served_log_sample)) {}
+  struct Options {
+    ServerMetrics* metrics = nullptr;  // Required.
+    // Receives per-variant request outcomes for automatic canary analysis
+    // while a canary serves; may be null.
+    WindowStats* window = nullptr;
+    // Record ReportFeedback and a `served_log_sample` share of the answers;
+    // null: no event log (feedback is refused).
+    FeedbackRecorder* feedback = nullptr;
+    EventLog* event_log = nullptr;
+    double served_log_sample = 1.0;
+    // Checks every call's token for the recommend role. Required.
+    const CallAuthorizer* authorizer = nullptr;
+    // Calls allowed between handler start and response sent; beyond it,
+    // once the count has stayed there for `overload_grace`, a call is
+    // refused at once with RESOURCE_EXHAUSTED. 0: no limit.
+    int max_in_flight = 0;
+    absl::Duration overload_grace = absl::Milliseconds(100);
+  };
+  // Everything in `options` is borrowed and must outlive the service.
+  explicit RecommenderService(const Options& options)
+      : metrics_(options.metrics),
+        window_(options.window),
+        feedback_(options.feedback),
+        event_log_(options.event_log),
+        authorizer_(options.authorizer),
+        max_in_flight_(options.max_in_flight),
+        overload_grace_ns_(absl::ToInt64Nanoseconds(options.overload_grace)),
+        served_log_threshold_(SampleThreshold(options.served_log_sample)) {}
 
   // Makes `state` the one new requests use. Requests already running keep
   // the state they loaded.
@@ -51,6 +71,8 @@ class RecommenderService final
     state_.store(std::move(state), std::memory_order_release);
   }
   std::shared_ptr<const ServingState> Current() const { return state_.load(std::memory_order_acquire); }
+  // Calls started and not yet done, for the in-flight gauge.
+  int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
 
   grpc::ServerUnaryReactor* RecommendProductsBatch(
       grpc::CallbackServerContext* context,
@@ -75,11 +97,28 @@ class RecommenderService final
   void LogServed(int64_t version, Variant variant, const std::string& customer_id,
                  const easymoney::recommender::v1::RecommendProductsResponse& response);
 
+  // Decides whether a call may proceed: the caller's token, then the
+  // in-flight limit. An admitted call counts as in flight until gRPC has
+  // sent its response. A refusal comes back as a non-OK status; either way
+  // the returned reactor is the one to finish the call with.
+  grpc::ServerUnaryReactor* StartCall(grpc::CallbackServerContext* context, grpc::Status& admission);
+  // Whether a call arriving with `running` calls in flight is to be shed.
+  bool Overloaded(int64_t running);
+
   ServerMetrics* const metrics_;
   WindowStats* const window_;
   FeedbackRecorder* const feedback_;
   EventLog* const event_log_;
+  const CallAuthorizer* const authorizer_;
+  const int max_in_flight_;
+  const int64_t overload_grace_ns_;
+  // steady_clock nanoseconds since when the in-flight count has been at the
+  // limit without a break; 0: below it.
+  std::atomic<int64_t> over_limit_since_ns_{0};
   const uint64_t served_log_threshold_;
+  // Calls started and not yet done (Finish'ed and their response sent).
+  std::atomic<int64_t> in_flight_{0};
+
   std::atomic<std::shared_ptr<const ServingState>> state_;
 };
 

@@ -156,6 +156,40 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(const std::
                                     .Help("Event-log writes or fsyncs that failed (nothing was acknowledged).")
                                     .Register(*metrics->registry_)
                                     .Add({});
+  auto& auth_refusals = prometheus::BuildCounter()
+                            .Name("recommender_auth_refusals_total")
+                            .Help("Calls refused by authentication (UNAUTHENTICATED) or authorisation "
+                                  "(PERMISSION_DENIED), by reason and by the role the method needs.")
+                            .Register(*metrics->registry_);
+  const char* const reasons[] = {"missing_token", "unknown_token", "wrong_role"};
+  for (int reason = 0; reason < 3; ++reason) {
+    for (int admin = 0; admin < 2; ++admin) {
+      metrics->auth_refusals_[reason * 2 + admin] =
+          &auth_refusals.Add({{"reason", reasons[reason]}, {"role", admin ? "admin" : "recommend"}});
+    }
+  }
+  auto& token_reloads = prometheus::BuildCounter()
+                            .Name("recommender_auth_token_reloads_total")
+                            .Help("Token-file changes taken (accepted) or refused (the previous tokens stay).")
+                            .Register(*metrics->registry_);
+  metrics->token_reloads_ok_ = &token_reloads.Add({{"result", "accepted"}});
+  metrics->token_reloads_refused_ = &token_reloads.Add({{"result", "refused"}});
+  metrics->tokens_ = &prometheus::BuildGauge()
+                          .Name("recommender_auth_tokens")
+                          .Help("Bearer tokens in force (-1: authentication is off).")
+                          .Register(*metrics->registry_)
+                          .Add({});
+  metrics->tokens_->Set(-1);
+  metrics->shed_ = &prometheus::BuildCounter()
+                        .Name("recommender_requests_shed_total")
+                        .Help("Calls refused with RESOURCE_EXHAUSTED because --max-in-flight calls were running.")
+                        .Register(*metrics->registry_)
+                        .Add({});
+  metrics->in_flight_ = &prometheus::BuildGauge()
+                             .Name("recommender_in_flight_requests")
+                             .Help("Recommender calls between handler start and response sent (sampled each second).")
+                             .Register(*metrics->registry_)
+                             .Add({});
   metrics->without_model_ = std::make_unique<VersionMetrics>();
   metrics->MakeHandles("none", "none", nullptr, *metrics->without_model_);
   // A batch may mix variants, so the call itself carries no version.
@@ -347,6 +381,11 @@ void ServerMetrics::OnPublished(const Model& stable, const Model* canary) {
 }
 
 void ServerMetrics::OnModelLoadFailed() { load_failures_->Increment(); }
+
+void ServerMetrics::OnTokenReload(bool accepted, int tokens) {
+  (accepted ? token_reloads_ok_ : token_reloads_refused_)->Increment();
+  tokens_->Set(tokens);
+}
 
 void ServerMetrics::RecordBatch(grpc::StatusCode code, double seconds) { batch_->RecordRequest(code, seconds); }
 

@@ -120,6 +120,18 @@ class ServerMetrics {
   void RecordBatch(grpc::StatusCode code, double seconds);
   // Counts one ReportFeedback call.
   void RecordFeedbackCall(grpc::StatusCode code, double seconds) { feedback_calls_->RecordRequest(code, seconds); }
+  // Authentication: calls refused (reason: missing_token, unknown_token,
+  // wrong_role; role: the one the method needs), token-file reloads and the
+  // number of tokens in force.
+  enum class AuthRefusal { kMissingToken = 0, kUnknownToken = 1, kWrongRole = 2 };
+  void OnAuthRefused(AuthRefusal reason, bool admin_method) {
+    auth_refusals_[static_cast<int>(reason) * 2 + (admin_method ? 1 : 0)]->Increment();
+  }
+  void OnTokenReload(bool accepted, int tokens);
+  // Overload: calls refused with RESOURCE_EXHAUSTED before any work, and the
+  // calls in flight (from handler start until their response is sent).
+  void OnShed() { shed_->Increment(); }
+  void SetInFlight(int64_t calls) { in_flight_->Set(static_cast<double>(calls)); }
 
  private:
   ServerMetrics() = default;
@@ -151,6 +163,12 @@ class ServerMetrics {
   prometheus::Counter* feedback_logged_ = nullptr;
   prometheus::Histogram* event_log_fsync_ = nullptr;
   prometheus::Counter* event_log_errors_ = nullptr;
+  std::array<prometheus::Counter*, 6> auth_refusals_{};
+  prometheus::Counter* token_reloads_ok_ = nullptr;
+  prometheus::Counter* token_reloads_refused_ = nullptr;
+  prometheus::Gauge* tokens_ = nullptr;
+  prometheus::Counter* shed_ = nullptr;
+  prometheus::Gauge* in_flight_ = nullptr;
   std::vector<prometheus::Gauge*> trained_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<int, std::string>, prometheus::Counter*> product_feedback_ ABSL_GUARDED_BY(mu_);
   std::map<std::tuple<int, int64_t, int>, prometheus::Counter*> version_feedback_ ABSL_GUARDED_BY(mu_);

@@ -9,6 +9,9 @@ namespace easymoney {
 // profiles is well under 1 MiB); larger ones get RESOURCE_EXHAUSTED from gRPC.
 inline constexpr int kMaxRequestBytes = 4 << 20;
 
+// Concurrent calls one client connection may have open on the server.
+inline constexpr int kMaxStreamsPerConnection = 256;
+
 // gRPC server settings shared by recommender-server and the floor server
 // used as its performance baseline, so the two differ only in the work done
 // per request.

@@ -52,6 +52,21 @@ TEST(ModelDirectoryTest, ListsOnlyVersionDirectoriesAscending) {
   EXPECT_THAT(*versions, ElementsAre(1, 2, 10));
 }
 
+TEST(ModelDirectoryTest, WriteRefusesWhenNoHigherVersionNumberIsLeft) {
+  const std::string base = MakeTempDir("models");
+  fs::create_directories(fs::path(base) / "9223372036854775807");
+  const testing::TestModel model = MakeTestModel();
+  auto written = WriteModelVersion(base, model.manifest, model.arrays);
+  ASSERT_FALSE(written.ok());
+  EXPECT_EQ(written.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(written.status().message(), ::testing::HasSubstr("no higher version number is left"));
+  // Nothing half-written is left behind.
+  auto versions = ListModelVersions(base);
+  ASSERT_TRUE(versions.ok());
+  EXPECT_EQ(std::distance(fs::directory_iterator(base), fs::directory_iterator()), 1);
+  fs::remove_all(base);
+}
+
 TEST(ModelDirectoryTest, ListsNothingInEmptyBase) {
   auto versions = ListModelVersions(MakeTempDir("models"));
   ASSERT_TRUE(versions.ok()) << versions.status();

@@ -1,6 +1,8 @@
 #include "core/scoring_kernel.h"
 
+#include <algorithm>
 #include <random>
+#include <span>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -102,6 +104,121 @@ TEST_P(ScoringKernelTest, BatchEqualsOneQueryAtATime) {
 INSTANTIATE_TEST_SUITE_P(Shapes, ScoringKernelTest,
                          ::testing::Combine(::testing::Values(1, 15, 16, 17, 63, 64, 65, 200, 1000),
                                             ::testing::Values(1, 3, 16, 32, 33, 128)));
+
+// The batch path scores blocks of several customers x several panels (6 x 4
+// with AVX-512, 6 x 1 with AVX2, 3 x 1 baseline) and handles the leftover
+// customers and panels with smaller blocks; batch sizes 1..13 and these
+// catalogue sizes reach every block shape and the partial last panel. The
+// same tests cover the narrower versions when run with
+// EASYMONEY_SCORING_ISA=avx2 or =baseline in the environment.
+constexpr int kOddRows[] = {1, 5, 16, 17, 63, 64, 65, 100, 129};
+constexpr int kTopNs[] = {0, 1, 7, 70, 200};
+
+class ScoringKernelBatchTest : public ::testing::TestWithParam<std::tuple<int, int>> {};
+
+TEST_P(ScoringKernelBatchTest, EqualsOneQueryAtATimeExactly) {
+  const auto [batch_size, cols] = GetParam();
+  const std::vector<float> users = RandomVector(static_cast<size_t>(batch_size * cols), 11);
+  for (int rows : kOddRows) {
+    const RowMajorMatrix v = RandomMatrix(rows, cols, 12);
+    const PackedFactors packed(v);
+    const std::vector<float> bias = RandomVector(static_cast<size_t>(rows), 13);
+    for (bool with_bias : {true, false}) {
+      const std::span<const float> used_bias = with_bias ? std::span<const float>(bias) : std::span<const float>();
+      for (int n : kTopNs) {
+        std::vector<TopNList> batch(static_cast<size_t>(batch_size));
+        TopNScoresBatch(packed, users, used_bias, n, batch);
+        for (int b = 0; b < batch_size; ++b) {
+          TopNList single;
+          TopNScores(packed, std::span<const float>(users).subspan(static_cast<size_t>(b * cols), cols), used_bias, {},
+                     n, single);
+          ASSERT_EQ(batch[b].size(), single.size()) << "rows=" << rows << " n=" << n << " customer " << b;
+          for (size_t i = 0; i < single.size(); ++i) {
+            EXPECT_EQ(batch[b][i].index, single[i].index) << "rows=" << rows << " n=" << n << " customer " << b;
+            EXPECT_EQ(batch[b][i].score, single[i].score) << "rows=" << rows << " n=" << n << " customer " << b;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_P(ScoringKernelBatchTest, MatchesANaiveDoublePrecisionRanking) {
+  const auto [batch_size, cols] = GetParam();
+  const std::vector<float> users = RandomVector(static_cast<size_t>(batch_size * cols), 14);
+  const double tolerance = 1e-4 * (1 + cols);
+  for (int rows : kOddRows) {
+    const RowMajorMatrix v = RandomMatrix(rows, cols, 15);
+    const PackedFactors packed(v);
+    const std::vector<float> bias = RandomVector(static_cast<size_t>(rows), 16);
+    for (int n : kTopNs) {
+      std::vector<TopNList> batch(static_cast<size_t>(batch_size));
+      TopNScoresBatch(packed, users, bias, n, batch);
+      for (int b = 0; b < batch_size; ++b) {
+        std::vector<double> naive(static_cast<size_t>(rows));
+        for (int r = 0; r < rows; ++r) {
+          naive[r] = bias[r];
+          for (int c = 0; c < cols; ++c) naive[r] += static_cast<double>(v(r, c)) * users[b * cols + c];
+        }
+        const TopNList& top = batch[b];
+        ASSERT_EQ(top.size(), static_cast<size_t>(std::min(n, rows))) << "rows=" << rows << " n=" << n;
+        std::vector<bool> returned(static_cast<size_t>(rows), false);
+        for (size_t i = 0; i < top.size(); ++i) {
+          ASSERT_GE(top[i].index, 0);
+          ASSERT_LT(top[i].index, rows);
+          EXPECT_FALSE(returned[top[i].index]) << "index " << top[i].index << " returned twice";
+          returned[top[i].index] = true;
+          EXPECT_NEAR(top[i].score, naive[top[i].index], tolerance) << "rows=" << rows << " rank " << i;
+          if (i > 0) {
+            EXPECT_TRUE(RanksBefore(top[i - 1], top[i])) << "rows=" << rows << " rank " << i;
+          }
+        }
+        if (top.empty()) continue;
+        // Nothing left out scores clearly above the last one kept.
+        const double last_kept = naive[top.back().index];
+        for (int r = 0; r < rows; ++r) {
+          if (!returned[r]) {
+            EXPECT_LE(naive[r], last_kept + 2 * tolerance) << "rows=" << rows << " product " << r;
+          }
+        }
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(OddSizes, ScoringKernelBatchTest,
+                         ::testing::Combine(::testing::Range(1, 14),
+                                            ::testing::Values(1, 2, 3, 7, 16, 17, 31, 33, 64, 65, 127, 128, 129,
+                                                              130)));
+
+TEST(ScoringKernel, BatchBreaksTiesByLowerIndexAcrossBlocks) {
+  // Ten distinct products repeated over 150, so every score recurs in other
+  // panels and blocks, and identical customers in different blocks.
+  const RowMajorMatrix distinct = RandomMatrix(10, 5, 17);
+  RowMajorMatrix v(150, 5);
+  for (int r = 0; r < 150; ++r) v.row(r) = distinct.row(r % 10);
+  const PackedFactors packed(v);
+  std::vector<float> users = RandomVector(13 * 5, 18);
+  for (int c = 0; c < 5; ++c) users[12 * 5 + c] = users[c];  // Customer 12 = customer 0.
+  std::vector<TopNList> batch(13);
+  TopNScoresBatch(packed, users, {}, 25, batch);
+  for (int b = 0; b < 13; ++b) {
+    std::vector<float> scores(150);
+    ScoreAll(packed, std::span<const float>(users).subspan(static_cast<size_t>(b * 5), 5), {}, scores);
+    const std::vector<ScoredIndex> expected = SelectTopN(scores, {}, 25);
+    ASSERT_EQ(batch[b].size(), expected.size());
+    for (size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_EQ(batch[b][i].index, expected[i].index) << "customer " << b << " rank " << i;
+      EXPECT_EQ(batch[b][i].score, expected[i].score) << "customer " << b << " rank " << i;
+    }
+  }
+  EXPECT_EQ(Indices(batch[12]), Indices(batch[0]));
+  // All products equal: the lowest indices, for every customer.
+  v.setConstant(0.5f);
+  const PackedFactors equal(v);
+  TopNScoresBatch(equal, users, {}, 4, batch);
+  for (int b = 0; b < 13; ++b) EXPECT_EQ(Indices(batch[b]), (std::vector<int32_t>{0, 1, 2, 3})) << "customer " << b;
+}
 
 TEST(ScoringKernel, TiesGoToTheLowerIndexAcrossPanelBoundaries) {
   // Every product identical: the n lowest indices win, in order, even

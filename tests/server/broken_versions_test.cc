@@ -29,6 +29,7 @@
 #include "gtest/gtest.h"
 #include "server/recommender_server.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/loopback_server.h"
 #include "tests/testing/test_model.h"
 
 namespace easymoney {
@@ -267,6 +268,21 @@ std::vector<BrokenCase> Battery() {
          fs::create_symlink(outside / "product_popularity.npy", dir + "/product_popularity.npy");
        },
        {"product_popularity.npy: symbolic link", "outside the version directory"}},
+      {"ManifestSymlinkOutsideTheModelBase", nullptr,
+       [](const std::string& dir) {
+         const fs::path outside = fs::path(dir).parent_path().parent_path() / "outside";
+         fs::create_directories(outside);
+         fs::copy_file(dir + "/manifest.json", outside / "manifest.json", fs::copy_options::overwrite_existing);
+         fs::remove(dir + "/manifest.json");
+         fs::create_symlink(outside / "manifest.json", dir + "/manifest.json");
+       },
+       {"manifest.json: symbolic link", "outside the version directory"}},
+      {"ManifestOf300MiB", nullptr,
+       [](const std::string& dir) {
+         // Sparse (no disk written): refused by its size before it is read.
+         fs::resize_file(dir + "/manifest.json", uintmax_t{300} << 20);
+       },
+       {"manifest.json: 314572800 bytes, over the 256 MiB a manifest may have"}},
       {"ChecksumMismatchSameSize", nullptr,
        [](const std::string& dir) { FlipLastByte(dir + "/product_factors.npy"); },
        {"product_factors.npy: sha256 ", "does not match the manifest's"}},
@@ -369,12 +385,8 @@ class HostileVersionsTest : public ::testing::Test {
     base_ = dir_ + "/models";
     const testing::TestModel model = testing::MakeTestModel();
     ASSERT_EQ(*WriteModelVersion(base_, model.manifest, model.arrays), 1);
-    RecommenderServer::Options options;
-    options.model_base = base_;
-    options.grpc_address = "127.0.0.1:0";
-    options.metrics_address = "127.0.0.1:0";
-    options.poll_interval = absl::ZeroDuration();  // Only explicit Rescans.
-    options.audit_log_path = dir_ + "/audit.log";
+    // No polling: only explicit Rescans.
+    RecommenderServer::Options options = testing::LoopbackServerOptions(base_, dir_ + "/audit.log");
     auto server = RecommenderServer::Create(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);

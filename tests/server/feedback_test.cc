@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "server/recommender_server.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/loopback_server.h"
 #include "tests/testing/test_model.h"
 
 namespace easymoney {
@@ -38,12 +39,7 @@ class FeedbackTest : public ::testing::Test {
   }
 
   void Start(bool with_event_log) {
-    RecommenderServer::Options options;
-    options.model_base = dir_ + "/models";
-    options.grpc_address = "127.0.0.1:0";
-    options.metrics_address = "127.0.0.1:0";
-    options.poll_interval = absl::ZeroDuration();
-    options.audit_log_path = dir_ + "/audit.log";
+    RecommenderServer::Options options = testing::LoopbackServerOptions(dir_ + "/models", dir_ + "/audit.log");
     if (with_event_log) options.event_log_dir = dir_ + "/events";
     auto server = RecommenderServer::Create(options);
     ASSERT_TRUE(server.ok()) << server.status();

@@ -23,6 +23,7 @@
 #include "server/recommender_server.h"
 #include "server/recommender_service.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/loopback_server.h"
 #include "tests/testing/test_model.h"
 
 namespace easymoney {
@@ -69,13 +70,9 @@ class ModelLifecycleTest : public ::testing::Test {
   }
 
   void StartServer(const std::string& policy = "latest", absl::Duration poll = absl::Milliseconds(20)) {
-    RecommenderServer::Options options;
-    options.model_base = base_;
-    options.grpc_address = "127.0.0.1:0";
-    options.metrics_address = "127.0.0.1:0";
+    RecommenderServer::Options options = testing::LoopbackServerOptions(base_, dir_ + "/audit.log");
     options.poll_interval = poll;
     options.version_policy = policy;
-    options.audit_log_path = dir_ + "/audit.log";
     auto server = RecommenderServer::Create(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -87,8 +84,10 @@ class ModelLifecycleTest : public ::testing::Test {
     client_ = *std::move(client);
   }
 
-  // Waits (bounded) until the stable version is `version`.
-  bool AwaitStable(int64_t version, absl::Duration timeout = absl::Seconds(10)) {
+  // Waits (bounded) until the stable version is `version`. The bound is
+  // generous: under ThreadSanitizer the large versions of WriteSlowVersion
+  // take 10-15 s to load.
+  bool AwaitStable(int64_t version, absl::Duration timeout = absl::Seconds(60)) {
     const absl::Time deadline = absl::Now() + timeout;
     while (absl::Now() < deadline) {
       const auto model = server_->CurrentModel();
@@ -343,6 +342,29 @@ TEST_F(ModelLifecycleTest, RoutingFileChangesTakeEffectWithoutRestart) {
   EXPECT_EQ(response->variant(), v1::VARIANT_CANARY);
   EXPECT_EQ(response->model_version(), 2);
   EXPECT_EQ(client_->ListVersions()->routing().stable_version(), 1);
+}
+
+TEST_F(ModelLifecycleTest, RoutingFileReadDuringAnAdminChangeDoesNotUndoIt) {
+  WriteValidVersion();
+  WriteValidVersion();
+  // The poll thread re-reads routing.json every millisecond while each admin
+  // change below rewrites it. A read that began before a change must not
+  // replace the change with the file it superseded (found by the ASan run,
+  // whose slower reads widened the window).
+  StartServer("latest", absl::Milliseconds(1));
+  ASSERT_TRUE(AwaitStable(2));
+  v1::SetRoutingRequest route;
+  route.set_stable_version(1);
+  route.set_canary_version(2);
+  route.set_canary_percent(50);
+  for (int round = 0; round < 300; ++round) {
+    auto routed = client_->SetRouting(route);
+    ASSERT_TRUE(routed.ok()) << "round " << round << ": " << routed.status();
+    // The canary just set must still be serving: promoting it needs it.
+    auto promoted = client_->PromoteCanary();
+    ASSERT_TRUE(promoted.ok()) << "round " << round << ": " << promoted.status();
+    ASSERT_EQ(promoted->routing().stable_version(), 2);
+  }
 }
 
 TEST_F(ModelLifecycleTest, PinnedPolicyServesThePinnedVersion) {

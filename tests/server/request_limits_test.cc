@@ -22,6 +22,7 @@
 #include "server/recommender_server.h"
 #include "server/recommender_service.h"
 #include "server/server_settings.h"
+#include "tests/testing/loopback_server.h"
 #include "tests/testing/test_model.h"
 
 namespace easymoney {
@@ -58,12 +59,7 @@ class RequestLimitsTest : public ::testing::Test {
     dir_ = testing::MakeTempDir("limits");
     const testing::TestModel model = testing::MakeTestModel();
     ASSERT_TRUE(WriteModelVersion(dir_ + "/models", model.manifest, model.arrays).ok());
-    RecommenderServer::Options options;
-    options.model_base = dir_ + "/models";
-    options.grpc_address = "127.0.0.1:0";
-    options.metrics_address = "127.0.0.1:0";
-    options.poll_interval = absl::ZeroDuration();
-    options.audit_log_path = dir_ + "/audit.log";
+    RecommenderServer::Options options = testing::LoopbackServerOptions(dir_ + "/models", dir_ + "/audit.log");
     options.event_log_dir = dir_ + "/events";
     auto server = RecommenderServer::Create(options);
     ASSERT_TRUE(server.ok()) << server.status();

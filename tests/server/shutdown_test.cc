@@ -52,7 +52,8 @@ class ShutdownTest : public ::testing::Test {
       dup2(fd, 2);
       const std::string models = "--model-base=" + dir_ + "/models";
       const std::string events = "--event-log-dir=" + dir_ + "/events";
-      execl(SERVER_BINARY, SERVER_BINARY, models.c_str(), "--port=0", "--metrics-port=0", events.c_str(),
+      execl(SERVER_BINARY, SERVER_BINARY, models.c_str(), "--port=0", "--metrics-port=0", "--plaintext",
+            "--allow-unauthenticated", events.c_str(),
             static_cast<char*>(nullptr));
       _exit(127);
     }
