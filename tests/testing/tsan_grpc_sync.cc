@@ -21,14 +21,25 @@
 //   grpc_call_start_batch, grpc_server_request_call,
 //   grpc_server_request_registered_call   release on the tag
 //   grpc_completion_queue_next, _pluck     acquire on the tag they return
+// and, for the callback API's end of a call:
+//   ServerCallbackCall::ScheduleOnDone     acquire on the call's count of
+//                                          outstanding callbacks
+// ScheduleOnDone is how gRPC runs a reactor's OnDone once that count drops
+// to zero. The count is decremented in header code (instrumented: each
+// decrement is a release TSan sees) but, on a cancelled call, also inside
+// libgrpc++.so (ServerCallbackCall::CallOnCancel), so the decrement that
+// reaches zero, whose acquire orders the teardown after every earlier
+// callback, may be one TSan cannot see. The acquire here stands in for it.
 // Nothing else is ordered, so races between our threads are still found.
 //
 // Thread-safe, as the functions it stands in for.
 
 #include <dlfcn.h>
 #include <grpc/grpc.h>
+#include <grpcpp/support/server_callback.h>
 #include <sanitizer/tsan_interface.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 
@@ -52,7 +63,31 @@ void AcquireCompleted(const grpc_event& event) {
   if (event.type == GRPC_OP_COMPLETE && event.tag != nullptr) __tsan_acquire(event.tag);
 }
 
+// ServerCallbackCall::callbacks_outstanding_ is private. An explicit
+// instantiation may name a private member ([temp.spec.general]), so the
+// instantiation below defines Member() to return a pointer to it.
+using CallbackCount = std::atomic_int grpc::internal::ServerCallbackCall::*;
+struct CallbackCountTag {
+  friend CallbackCount Member(CallbackCountTag);
+};
+template <CallbackCount kMember>
+struct CallbackCountAccess {
+  friend CallbackCount Member(CallbackCountTag) { return kMember; }
+};
+template struct CallbackCountAccess<&grpc::internal::ServerCallbackCall::callbacks_outstanding_>;
+
 }  // namespace
+
+namespace grpc::internal {
+
+void ServerCallbackCall::ScheduleOnDone(bool inline_ondone) {
+  using Function = void (*)(ServerCallbackCall*, bool);
+  static const auto real = Real<Function>("_ZN4grpc8internal18ServerCallbackCall14ScheduleOnDoneEb");
+  __tsan_acquire(&(this->*Member(CallbackCountTag{})));
+  real(this, inline_ondone);
+}
+
+}  // namespace grpc::internal
 
 extern "C" {
 
