@@ -96,7 +96,7 @@ class ShutdownTest : public ::testing::Test {
 };
 
 TEST_F(ShutdownTest, SigtermStopsCleanlyWithTheEventLogFlushed) {
-  Start();
+  ASSERT_NO_FATAL_FAILURE(Start());
   const v1::RecommendProductsResponse answer = Recommend();
   ASSERT_FALSE(answer.request_id().empty());
   ASSERT_EQ(kill(pid_, SIGTERM), 0);
@@ -123,7 +123,7 @@ TEST_F(ShutdownTest, SigtermStopsCleanlyWithTheEventLogFlushed) {
 }
 
 TEST_F(ShutdownTest, SigkillLosesNoAcknowledgedFeedback) {
-  Start();
+  ASSERT_NO_FATAL_FAILURE(Start());
   std::set<std::string> acknowledged;
   // Keep reporting until a few hundred events are acknowledged, then kill
   // the server mid-stream without warning.
