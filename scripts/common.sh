@@ -16,7 +16,8 @@ BUILD_PACKAGES=(
 )
 # What the tests need beyond the build: promtool and a real Prometheus, the
 # monitoring checks' python3, headless Chromium for the status page.
-TEST_PACKAGES=(prometheus python3 chromium)
+# openssl makes the throw-away certificates of the TLS tests.
+TEST_PACKAGES=(prometheus python3 chromium openssl)
 REQUIRED_PACKAGES=("${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}")
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
