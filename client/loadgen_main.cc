@@ -85,7 +85,10 @@ constexpr char kUsage[] =
     "Closed loop (default) keeps --concurrency requests in flight: it measures saturation throughput.\n"
     "Open loop (--rate R) sends R requests/s on schedule and measures latency from the scheduled time,\n"
     "so a stalled server shows as latency instead of as fewer requests. Latency percentiles count\n"
-    "successful requests; failures are counted by gRPC code. Exit status: 0 when the run completed\n"
+    "successful requests; failures are counted by gRPC code. Open loop also reports the service latency,\n"
+    "from the moment each call was handed to gRPC, and the send lag behind schedule: a load generator\n"
+    "short of CPU shows as send lag, which the scheduled-time latency includes and the service latency\n"
+    "does not. Exit status: 0 when the run completed\n"
     "(whatever the errors), 1 when it could not start, 2 on a usage error.";
 
 struct Config {
@@ -109,6 +112,13 @@ struct Report {
   std::map<int, int64_t> errors_by_code;
   double elapsed_seconds = 0;
   easymoney::LatencyRecorder latencies;  // Successful requests only.
+  // Open loop, successful requests: from the moment the call was handed to
+  // gRPC, not from its scheduled time. When the sender falls behind its
+  // schedule (this process short of CPU), `latencies` grows with the backlog
+  // while this stays what the channel and the server took.
+  easymoney::LatencyRecorder service_latencies;
+  // Open loop, every request: how late it was handed to gRPC.
+  easymoney::LatencyRecorder send_lags;
 };
 
 // Runs one load test against a stub. Completions arrive on gRPC's callback
@@ -149,6 +159,8 @@ class LoadGenerator {
     v1::RecommendProductsResponse response;
     // Latency counts from here: the scheduled time in open loop.
     Clock::time_point scheduled;
+    // When the call was handed to gRPC.
+    Clock::time_point sent;
   };
 
   // Reserves the next request if the run is not over and draws its
@@ -178,6 +190,7 @@ class LoadGenerator {
     if (!config_.authorization.empty()) call->context.AddMetadata("authorization", config_.authorization);
     call->request.set_customer_id(absl::StrCat(customer_id));
     call->request.set_num_results(config_.num_results);
+    call->sent = Clock::now();
     const size_t stub = next_stub_.fetch_add(1, std::memory_order_relaxed) % stubs_.size();
     stubs_[stub]->async()->RecommendProducts(&call->context, &call->request, &call->response,
                                       [this, call](grpc::Status status) { OnDone(call, status); });
@@ -187,12 +200,16 @@ class LoadGenerator {
   void OnDone(Call* call, const grpc::Status& status) ABSL_LOCKS_EXCLUDED(mu_) {
     const Clock::time_point now = Clock::now();
     const absl::Duration latency = absl::FromChrono(now - call->scheduled);
+    const absl::Duration service_latency = absl::FromChrono(now - call->sent);
+    const absl::Duration send_lag = absl::FromChrono(call->sent - call->scheduled);
     delete call;
     {
       absl::MutexLock lock(&mu_);
+      if (config_.rate > 0) report_.send_lags.Record(send_lag);
       if (status.ok()) {
         ++report_.ok;
         report_.latencies.Record(latency);
+        if (config_.rate > 0) report_.service_latencies.Record(service_latency);
       } else {
         ++report_.errors_by_code[status.error_code()];
       }
@@ -324,6 +341,22 @@ std::string CodeName(int code) {
 
 double Milliseconds(absl::Duration duration) { return absl::ToDoubleMilliseconds(duration); }
 
+// {"p50": .., "p90": .., "p99": .., "p999": .., "max": .., "mean": .., "min": ..} in milliseconds.
+std::string PercentilesJson(const easymoney::LatencyRecorder& latencies) {
+  return absl::StrFormat(
+      "{\"p50\": %.4f, \"p90\": %.4f, \"p99\": %.4f, \"p999\": %.4f, \"max\": %.4f, \"mean\": %.4f, \"min\": %.4f}",
+      Milliseconds(latencies.Percentile(50)), Milliseconds(latencies.Percentile(90)),
+      Milliseconds(latencies.Percentile(99)), Milliseconds(latencies.Percentile(99.9)), Milliseconds(latencies.max()),
+      Milliseconds(latencies.mean()), Milliseconds(latencies.min()));
+}
+
+void PrintPercentiles(const char* label, const easymoney::LatencyRecorder& latencies, const char* what) {
+  std::printf("%s  p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f  (mean %.3f, %s)\n", label,
+              Milliseconds(latencies.Percentile(50)), Milliseconds(latencies.Percentile(90)),
+              Milliseconds(latencies.Percentile(99)), Milliseconds(latencies.Percentile(99.9)),
+              Milliseconds(latencies.max()), Milliseconds(latencies.mean()), what);
+}
+
 void PrintReport(const Report& report, const Config& config, const std::string& target) {
   const easymoney::LatencyRecorder& latencies = report.latencies;
   const int64_t errors = report.sent - report.ok;
@@ -333,17 +366,20 @@ void PrintReport(const Report& report, const Config& config, const std::string& 
     for (const auto& [code, count] : report.errors_by_code) {
       absl::StrAppend(&errors_json, errors_json.empty() ? "" : ", ", "\"", CodeName(code), "\": ", count);
     }
+    // Open loop only: service latency (from hand-off to gRPC) and send lag.
+    std::string open_loop_json;
+    if (config.rate > 0) {
+      open_loop_json = absl::StrCat(", \"service_latency_ms\": ", PercentilesJson(report.service_latencies),
+                                    ", \"send_lag_ms\": ", PercentilesJson(report.send_lags));
+    }
     std::printf(
         "{\"target\": \"%s\", \"mode\": \"%s\", \"concurrency\": %d, \"rate\": %.6g, \"elapsed_seconds\": %.6f, "
         "\"requests\": %lld, \"ok\": %lld, \"errors\": %lld, \"errors_by_code\": {%s}, \"throughput_per_second\": "
-        "%.3f, \"latency_ms\": {\"p50\": %.4f, \"p90\": %.4f, \"p99\": %.4f, \"p999\": %.4f, \"max\": %.4f, "
-        "\"mean\": %.4f, \"min\": %.4f}}\n",
+        "%.3f, \"latency_ms\": %s%s}\n",
         target.c_str(), config.rate > 0 ? "open" : "closed", config.rate > 0 ? 0 : config.concurrency, config.rate,
         report.elapsed_seconds, static_cast<long long>(report.sent), static_cast<long long>(report.ok),
-        static_cast<long long>(errors), errors_json.c_str(), throughput, Milliseconds(latencies.Percentile(50)),
-        Milliseconds(latencies.Percentile(90)), Milliseconds(latencies.Percentile(99)),
-        Milliseconds(latencies.Percentile(99.9)), Milliseconds(latencies.max()), Milliseconds(latencies.mean()),
-        Milliseconds(latencies.min()));
+        static_cast<long long>(errors), errors_json.c_str(), throughput, PercentilesJson(latencies).c_str(),
+        open_loop_json.c_str());
     return;
   }
   if (config.rate > 0) {
@@ -355,10 +391,12 @@ void PrintReport(const Report& report, const Config& config, const std::string& 
   std::printf("requests    %lld (ok %lld, errors %lld)\n", static_cast<long long>(report.sent),
               static_cast<long long>(report.ok), static_cast<long long>(errors));
   std::printf("throughput  %.1f requests/s\n", throughput);
-  std::printf("latency ms  p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f  (mean %.3f, successful requests)\n",
-              Milliseconds(latencies.Percentile(50)), Milliseconds(latencies.Percentile(90)),
-              Milliseconds(latencies.Percentile(99)), Milliseconds(latencies.Percentile(99.9)),
-              Milliseconds(latencies.max()), Milliseconds(latencies.mean()));
+  PrintPercentiles("latency ms ", latencies,
+                   config.rate > 0 ? "successful requests, from the scheduled send" : "successful requests");
+  if (config.rate > 0) {
+    PrintPercentiles("service ms ", report.service_latencies, "successful requests, from the hand-off to gRPC");
+    PrintPercentiles("send lag ms", report.send_lags, "every request, hand-off behind schedule");
+  }
   for (const auto& [code, count] : report.errors_by_code) {
     std::printf("errors      %s: %lld\n", CodeName(code).c_str(), static_cast<long long>(count));
   }

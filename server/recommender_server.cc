@@ -37,6 +37,10 @@ absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(con
   if (!metrics.ok()) return metrics.status();
   server->metrics_ = *std::move(metrics);
   if (server->tokens_ != nullptr) server->metrics_->OnTokenReload(true, server->tokens_->Current()->size());
+  if (options.tls.has_value()) {
+    server->certificate_file_ = options.tls->cert_file;
+    server->UpdateCertificateExpiry();
+  }
   server->authorizer_ = std::make_unique<CallAuthorizer>(server->tokens_.get(), server->metrics_.get());
   if (!options.event_log_dir.empty()) {
     EventLog::Options log_options;
@@ -166,6 +170,7 @@ void RecommenderServer::OnPublish(const std::shared_ptr<const ServingSet>& servi
 }
 
 void RecommenderServer::AnalysisLoop() {
+  int seconds_since_certificate_check = 0;
   while (true) {
     {
       absl::MutexLock lock(&analysis_mu_);
@@ -175,6 +180,12 @@ void RecommenderServer::AnalysisLoop() {
     }
     metrics_->SetInFlight(service_->in_flight());
     ReloadTokens();
+    // A renewed certificate is taken by gRPC's watcher; its new date shows
+    // here within a minute.
+    if (!certificate_file_.empty() && ++seconds_since_certificate_check == 60) {
+      seconds_since_certificate_check = 0;
+      UpdateCertificateExpiry();
+    }
     if (const auto state = service_->Current(); state != nullptr) {
       for (const auto& handles : state->metrics) {
         if (handles != nullptr) metrics_->UpdateDrift(*handles);
@@ -200,6 +211,18 @@ void RecommenderServer::AnalyseCanary(const ServingSet& serving) {
     std::fprintf(stderr, "canary analysis: rolled back canary %lld: %s\n", static_cast<long long>(canary),
                  reason->c_str());
   }
+}
+
+void RecommenderServer::UpdateCertificateExpiry() {
+  const absl::StatusOr<absl::Time> expiry = CertificateExpiry(certificate_file_);
+  if (!expiry.ok()) {
+    // gRPC's watcher keeps the certificate it has too, so the date of the
+    // last one read stays true.
+    std::fprintf(stderr, "recommender-server: cannot read the certificate's expiry: %s\n",
+                 std::string(expiry.status().message()).c_str());
+    return;
+  }
+  metrics_->SetCertificateExpiry(*expiry);
 }
 
 void RecommenderServer::ReloadTokens() {

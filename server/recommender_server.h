@@ -100,10 +100,12 @@ class RecommenderServer {
 
   // Once a second: updates the drift and in-flight gauges, re-reads the
   // token file if it changed, and runs automatic canary analysis while a
-  // rollout has it on.
+  // rollout has it on; once a minute re-reads the certificate's expiry.
   void AnalysisLoop();
   void AnalyseCanary(const ServingSet& serving);
   void ReloadTokens();
+  // Reads certificate_file_'s expiry into the metrics; logs a failure.
+  void UpdateCertificateExpiry();
   // Health status on the main port and the health port.
   void SetServing(bool serving);
   // Stable version of the previous publication, for the reassignment share.
@@ -118,6 +120,7 @@ class RecommenderServer {
   std::unique_ptr<EventLog> event_log_;
   std::unique_ptr<FeedbackRecorder> feedback_;
   std::unique_ptr<AccessTokenFile> tokens_;  // Null: no authentication.
+  std::string certificate_file_;             // Empty: plaintext.
   std::unique_ptr<CallAuthorizer> authorizer_;
   std::unique_ptr<RecommenderService> service_;
   std::unique_ptr<AuditLog> audit_;

@@ -180,6 +180,21 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(const std::
                           .Register(*metrics->registry_)
                           .Add({});
   metrics->tokens_->Set(-1);
+  // Stays 1 while the file on disk is refused, so an alert on it lasts as
+  // long as the problem rather than as long as a counter's rate window.
+  metrics->token_file_refused_ = &prometheus::BuildGauge()
+                                      .Name("recommender_auth_token_file_refused")
+                                      .Help("1 while the token file on disk is refused and older tokens stay in "
+                                            "force, else 0.")
+                                      .Register(*metrics->registry_)
+                                      .Add({});
+  // Absent on a plaintext server rather than 0, so an alert on the time
+  // left cannot fire for a server without TLS: only Add()ed with TLS.
+  metrics->certificate_expiry_family_ = &prometheus::BuildGauge()
+                                             .Name("recommender_tls_certificate_expiry_timestamp_seconds")
+                                             .Help("Unix time the gRPC port's certificate (the leaf of "
+                                                   "--tls-cert-file) expires; re-read every minute.")
+                                             .Register(*metrics->registry_);
   metrics->shed_ = &prometheus::BuildCounter()
                         .Name("recommender_requests_shed_total")
                         .Help("Calls refused with RESOURCE_EXHAUSTED because --max-in-flight calls were running.")
@@ -382,8 +397,14 @@ void ServerMetrics::OnPublished(const Model& stable, const Model* canary) {
 
 void ServerMetrics::OnModelLoadFailed() { load_failures_->Increment(); }
 
+void ServerMetrics::SetCertificateExpiry(absl::Time expiry) {
+  if (certificate_expiry_ == nullptr) certificate_expiry_ = &certificate_expiry_family_->Add({});
+  certificate_expiry_->Set(absl::ToDoubleSeconds(expiry - absl::UnixEpoch()));
+}
+
 void ServerMetrics::OnTokenReload(bool accepted, int tokens) {
   (accepted ? token_reloads_ok_ : token_reloads_refused_)->Increment();
+  token_file_refused_->Set(accepted ? 0 : 1);
   tokens_->Set(tokens);
 }
 

@@ -21,6 +21,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "absl/synchronization/mutex.h"
 #include "core/canary_router.h"
 #include "core/feedback_recorder.h"
@@ -132,6 +133,9 @@ class ServerMetrics {
   // calls in flight (from handler start until their response is sent).
   void OnShed() { shed_->Increment(); }
   void SetInFlight(int64_t calls) { in_flight_->Set(static_cast<double>(calls)); }
+  // The gRPC port's certificate's notAfter. Without TLS never called, and
+  // the series does not exist.
+  void SetCertificateExpiry(absl::Time expiry);
 
  private:
   ServerMetrics() = default;
@@ -166,6 +170,10 @@ class ServerMetrics {
   std::array<prometheus::Counter*, 6> auth_refusals_{};
   prometheus::Counter* token_reloads_ok_ = nullptr;
   prometheus::Counter* token_reloads_refused_ = nullptr;
+  prometheus::Gauge* token_file_refused_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* certificate_expiry_family_ = nullptr;
+  // Set from one thread at a time: at start, then the analysis thread.
+  prometheus::Gauge* certificate_expiry_ = nullptr;
   prometheus::Gauge* tokens_ = nullptr;
   prometheus::Counter* shed_ = nullptr;
   prometheus::Gauge* in_flight_ = nullptr;

@@ -53,6 +53,21 @@ std::unique_ptr<X509, X509Free> FirstCertificate(const std::string& pem) {
 
 }  // namespace
 
+absl::StatusOr<absl::Time> CertificateExpiry(const std::string& cert_file) {
+  absl::StatusOr<std::string> pem = ReadPem(cert_file, "TLS certificate");
+  if (!pem.ok()) return pem.status();
+  const auto leaf = FirstCertificate(*pem);
+  ERR_clear_error();
+  if (leaf == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("TLS certificate ", cert_file, " holds no PEM certificate"));
+  }
+  struct tm expiry = {};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(leaf.get()), &expiry) != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("TLS certificate ", cert_file, ": unreadable notAfter date"));
+  }
+  return absl::FromTimeT(timegm(&expiry));
+}
+
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsServerCredentialsFor(const TlsSettings& tls) {
   if (tls.cert_file.empty() || tls.key_file.empty()) {
     return absl::InvalidArgumentError("TLS needs both a certificate file and a key file");

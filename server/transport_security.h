@@ -28,6 +28,12 @@ struct TlsSettings {
 // PERMISSION_DENIED, INVALID_ARGUMENT naming the file and the problem.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsServerCredentialsFor(const TlsSettings& tls);
 
+// When the first (leaf) certificate of the PEM file `cert_file` expires
+// (notAfter), for the expiry metric: an expired certificate fails every
+// handshake, and nothing else warns before it does. Errors: NOT_FOUND,
+// PERMISSION_DENIED, INVALID_ARGUMENT (no PEM certificate, unreadable date).
+absl::StatusOr<absl::Time> CertificateExpiry(const std::string& cert_file);
+
 }  // namespace easymoney
 
 #endif  // EASYMONEY_SERVER_TRANSPORT_SECURITY_H_

@@ -7,6 +7,7 @@
 //   model_load_bench --load --model-base /tmp/m --version 1
 
 #include <chrono>
+#include <deque>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -24,6 +25,8 @@ ABSL_FLAG(int, factors, 32, "--write: factors.");
 ABSL_FLAG(int, products, 15, "--write: products.");
 ABSL_FLAG(std::string, model_base, "", "Model base directory.");
 ABSL_FLAG(int64_t, version, 1, "--load: version to load.");
+ABSL_FLAG(int, repeat, 1, "--load: load it this many times in one process.");
+ABSL_FLAG(int, hold, 2, "--load with --repeat: loaded copies kept in memory, like a server's stable and previous.");
 
 namespace {
 
@@ -81,15 +84,24 @@ int Write() {
 
 int Load() {
   const int64_t version = absl::GetFlag(FLAGS_version);
-  const auto start = std::chrono::steady_clock::now();
-  auto model = easymoney::Model::Load(absl::GetFlag(FLAGS_model_base) + "/" + std::to_string(version), version);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (!model.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(model.status().message()).c_str());
-    return 1;
+  // What a serving process does on every swap: load the next version while
+  // the serving one (and the previous, kept for rollback) stay in memory.
+  std::deque<std::shared_ptr<const easymoney::Model>> held;
+  for (int round = 1; round <= absl::GetFlag(FLAGS_repeat); ++round) {
+    const auto start = std::chrono::steady_clock::now();
+    auto model = easymoney::Model::Load(absl::GetFlag(FLAGS_model_base) + "/" + std::to_string(version), version);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!model.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(model.status().message()).c_str());
+      return 1;
+    }
+    std::printf("loaded version %lld (%lld customers x %d factors) in %.3f s (load %d, %zu others in memory)\n",
+                static_cast<long long>(version), static_cast<long long>((*model)->num_customers()),
+                (*model)->num_factors(), seconds, round, held.size());
+    std::fflush(stdout);
+    held.push_back(*std::move(model));
+    while (static_cast<int>(held.size()) > absl::GetFlag(FLAGS_hold)) held.pop_front();
   }
-  std::printf("loaded version %lld (%lld customers x %d factors) in %.3f s\n", static_cast<long long>(version),
-              static_cast<long long>((*model)->num_customers()), (*model)->num_factors(), seconds);
   return 0;
 }
 

@@ -21,10 +21,9 @@ namespace {
 namespace fs = std::filesystem;
 using easymoney::model::v1::EventRecord;
 
+// A path that does not exist yet, in a directory removed after the test.
 std::string TempDir(const std::string& name) {
-  const fs::path dir = fs::path(::testing::TempDir()) / (name + "_" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  return dir.string();
+  return (fs::path(easymoney::testing::MakeTempDir(name)) / "log").string();
 }
 
 EventRecord Feedback(int i) {

@@ -48,6 +48,13 @@ KNOWN_METRICS = {
     "recommender_event_log_appends_total": {"kind"},
     "recommender_event_log_fsync_seconds": {"le"},
     "recommender_event_log_errors_total": set(),
+    "recommender_auth_refusals_total": {"reason", "role"},
+    "recommender_auth_token_reloads_total": {"result"},
+    "recommender_auth_token_file_refused": set(),
+    "recommender_tls_certificate_expiry_timestamp_seconds": set(),
+    "recommender_auth_tokens": set(),
+    "recommender_requests_shed_total": set(),
+    "recommender_in_flight_requests": set(),
     "up": set(),
 }
 HISTOGRAMS = {"recommender_request_duration_seconds", "recommender_shadow_overlap_ratio",

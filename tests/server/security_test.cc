@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -135,6 +136,19 @@ TEST_F(SecurityTest, TlsServesTrustingClientsAndRefusesPlaintext) {
   EXPECT_EQ(Ask(*wrong_ca).code(), absl::StatusCode::kUnavailable);
 }
 
+// The test certificates are made valid for two days: the expiry metric
+// says when, to the second openssl wrote.
+TEST_F(SecurityTest, MetricsSayWhenTheCertificateExpires) {
+  StartServer(/*mutual_tls=*/false);
+  const std::string metrics = Metrics();
+  const std::string name = "recommender_tls_certificate_expiry_timestamp_seconds ";
+  const size_t at = metrics.find("\n" + name);
+  ASSERT_NE(at, std::string::npos) << metrics;
+  const double expiry = std::strtod(metrics.c_str() + at + 1 + name.size(), nullptr);
+  const double in_two_days = absl::ToDoubleSeconds(absl::Now() + absl::Hours(48) - absl::UnixEpoch());
+  EXPECT_NEAR(expiry, in_two_days, 600);
+}
+
 TEST_F(SecurityTest, MutualTlsRequiresAClientCertificateFromTheTrustedCa) {
   StartServer(/*mutual_tls=*/true);
   EXPECT_TRUE(Ask(*Client(Trusted())).ok());
@@ -249,10 +263,22 @@ TEST_F(SecurityTest, TokenFileChangesTakeEffectWithoutRestart) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_THAT(Metrics(), HasSubstr(R"(recommender_auth_token_reloads_total{result="refused"} 1)"));
+  EXPECT_THAT(Metrics(), HasSubstr("recommender_auth_token_file_refused 1"));
   EXPECT_TRUE(Ask(*fresh).ok()) << "a broken token file must not lock backends out";
   const std::string audit = Audit();
   EXPECT_THAT(audit, HasSubstr(R"("who":"token-file","action":"ReloadTokens")"));
   EXPECT_THAT(audit, HasSubstr("64 lower-case hex"));
+
+  // Mended: taken, and the refusal gauge clears.
+  WriteTokens(*AccessTokenLine("fresh-token-abcdef", "web-2", "recommend") + "\n" +
+              *AccessTokenLine("second-token-abcdef", "web-3", "recommend") + "\n");
+  const auto mended_by = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (Metrics().find("recommender_auth_tokens 2") == std::string::npos &&
+         std::chrono::steady_clock::now() < mended_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_THAT(Metrics(), HasSubstr("recommender_auth_tokens 2"));
+  EXPECT_THAT(Metrics(), HasSubstr("recommender_auth_token_file_refused 0"));
 }
 
 // Probes inside the container have neither client certificate nor token:

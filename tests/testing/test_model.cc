@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "gtest/gtest.h"
@@ -49,13 +51,48 @@ TestModel MakeTestModel() {
   return model;
 }
 
+namespace {
+
+// Every directory MakeTempDir makes lives under one root per test process,
+// removed when the process exits (suites run thousands of processes), but
+// kept and named on stderr when a test failed, for a look at what it left.
+const std::filesystem::path* process_temp_root = nullptr;
+pid_t process_temp_root_owner = 0;
+
+void RemoveProcessTempRoot() {
+  // A forked child that exits normally must not take its parent's files.
+  if (process_temp_root == nullptr || getpid() != process_temp_root_owner) return;
+  if (::testing::UnitTest::GetInstance()->Failed()) {
+    std::fprintf(stderr, "test files kept in %s\n", process_temp_root->c_str());
+    return;
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(*process_temp_root, ignored);
+}
+
+const std::filesystem::path& ProcessTempRoot() {
+  static const std::filesystem::path* const root = [] {
+    auto* path = new std::filesystem::path(std::filesystem::path(::testing::TempDir()) /
+                                           ("easymoney-tests-" + std::to_string(getpid())));
+    std::filesystem::remove_all(*path);
+    std::filesystem::create_directories(*path);
+    process_temp_root = path;
+    process_temp_root_owner = getpid();
+    // Registered after gtest's UnitTest singleton exists, so it runs before
+    // that is destroyed and can still ask whether a test failed.
+    std::atexit(RemoveProcessTempRoot);
+    return path;
+  }();
+  return *root;
+}
+
+}  // namespace
+
 std::string MakeTempDir(const std::string& name) {
   static std::atomic<int> counter{0};
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   const std::filesystem::path dir =
-      std::filesystem::path(::testing::TempDir()) /
-      (std::string("easymoney-") + (info ? info->name() : "test") + "-" + name + "-" +
-       std::to_string(getpid()) + "-" + std::to_string(counter++));
+      ProcessTempRoot() / ((info ? info->name() : "test") + std::string("-") + name + "-" + std::to_string(counter++));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();

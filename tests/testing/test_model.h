@@ -21,7 +21,8 @@ struct TestModel {
 };
 TestModel MakeTestModel();
 
-// A fresh empty directory under the test's temporary directory.
+// A fresh empty directory under the test's temporary directory, removed with
+// every other one this process made when it exits, unless a test failed.
 std::string MakeTempDir(const std::string& name);
 
 }  // namespace easymoney::testing
