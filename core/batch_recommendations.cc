@@ -30,7 +30,7 @@ absl::StatusOr<int64_t> WriteBatchRecommendations(const Model& model, int num_re
   for (int64_t row = 0; row < model.num_customers(); ++row) {
     // Through Recommend itself, so the file holds exactly what the server
     // would answer (exclusions, popularity prior, product rules).
-    const std::string customer_id = std::to_string(model.arrays().customer_ids[row]);
+    const std::string customer_id = std::to_string(model.customer_ids()[row]);
     RecommendationQuery query;
     query.customer_id = customer_id;
     query.num_results = num_results;

@@ -129,10 +129,10 @@ absl::StatusOr<Crosstab> CountCommonCustomers(const Model& before, const Model& 
   }
   Crosstab crosstab;
   crosstab.counts.assign(static_cast<size_t>(clusters_before) * static_cast<size_t>(clusters_after), 0);
-  const std::vector<int64_t>& ids_before = before.arrays().customer_ids;
-  const std::vector<int64_t>& ids_after = after.arrays().customer_ids;
-  const int32_t* cluster_of_before = before.arrays().customer_clusters.data();
-  const int32_t* cluster_of_after = after.arrays().customer_clusters.data();
+  const std::span<const int64_t> ids_before = before.customer_ids();
+  const std::span<const int64_t> ids_after = after.customer_ids();
+  const int32_t* cluster_of_before = before.customer_clusters().data();
+  const int32_t* cluster_of_after = after.customer_clusters().data();
   int64_t* cells = crosstab.counts.data();
   const size_t size_before = ids_before.size();
   const size_t size_after = ids_after.size();
@@ -212,9 +212,9 @@ std::vector<ClusterMigration::ClusterProfile> Profiles(const Model& model,
                                                        bool before) {
   const int32_t num_clusters = model.manifest().num_clusters();
   std::vector<ClusterMigration::ClusterProfile> profiles(static_cast<size_t>(num_clusters));
-  for (int32_t cluster : model.arrays().customer_clusters) ++profiles[static_cast<size_t>(cluster)].size;
+  for (int32_t cluster : model.customer_clusters()) ++profiles[static_cast<size_t>(cluster)].size;
   const FeatureSpec& spec = model.feature_spec();
-  const RowMajorMatrix& centroids = model.arrays().cluster_centroids;
+  const RowMajorMatrix& centroids = model.cluster_centroids();
   for (int32_t c = 0; c < num_clusters; ++c) {
     std::vector<double>& values = profiles[static_cast<size_t>(c)].values;
     values.reserve(features.size());

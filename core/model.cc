@@ -5,7 +5,9 @@
 #include <bit>
 #include <cmath>
 #include <filesystem>
+#include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/functional/function_ref.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -45,17 +47,23 @@ bool AllFinite(const float* values, size_t size) {
   return any_special == 0;
 }
 
-absl::Status CheckMatrix(absl::string_view file, const RowMajorMatrix& matrix, int64_t rows,
-                         int64_t cols) {
-  if (matrix.rows() != rows || matrix.cols() != cols) {
-    return ShapeError(file, ShapeText(rows, cols), ShapeText(matrix.rows(), matrix.cols()));
+absl::Status CheckMatrix(absl::string_view file, const float* data, int64_t actual_rows, int64_t actual_cols,
+                         int64_t rows, int64_t cols) {
+  if (actual_rows != rows || actual_cols != cols) {
+    return ShapeError(file, ShapeText(rows, cols), ShapeText(actual_rows, actual_cols));
   }
-  if (!AllFinite(matrix.data(), static_cast<size_t>(matrix.size()))) return absl::InvalidArgumentError(absl::StrCat(file, ": contains NaN or Inf"));
+  if (!AllFinite(data, static_cast<size_t>(rows * cols))) {
+    return absl::InvalidArgumentError(absl::StrCat(file, ": contains NaN or Inf"));
+  }
   return absl::OkStatus();
 }
 
+absl::Status CheckMatrix(absl::string_view file, const RowMajorMatrix& matrix, int64_t rows, int64_t cols) {
+  return CheckMatrix(file, matrix.data(), matrix.rows(), matrix.cols(), rows, cols);
+}
+
 template <typename T>
-absl::Status CheckVectorSize(absl::string_view file, const std::vector<T>& values, int64_t size) {
+absl::Status CheckVectorSize(absl::string_view file, std::span<const T> values, int64_t size) {
   if (static_cast<int64_t>(values.size()) != size) {
     return ShapeError(file, ShapeText(size), ShapeText(static_cast<int64_t>(values.size())));
   }
@@ -141,21 +149,46 @@ absl::Status ValidateManifest(const ModelManifest& manifest) {
   return absl::OkStatus();
 }
 
-absl::Status ValidateArrays(const ModelManifest& manifest, const ModelArrays& arrays) {
+CustomerArraysView ViewOf(const ModelArrays& arrays) {
+  CustomerArraysView view;
+  view.ids = arrays.customer_ids;
+  view.factors = arrays.customer_factors.data();
+  view.factor_rows = arrays.customer_factors.rows();
+  view.factor_cols = arrays.customer_factors.cols();
+  view.clusters = arrays.customer_clusters;
+  view.holdings_indptr = arrays.holdings_indptr;
+  view.holdings_indices = arrays.holdings_indices;
+  view.ages = arrays.customer_ages;
+  view.flags = arrays.customer_flags;
+  return view;
+}
+
+// `arrays` holds the per-product and per-cluster arrays; the per-customer
+// ones are checked through `customers`, wherever they live.
+absl::Status ValidateArrays(const ModelManifest& manifest, const ModelArrays& arrays,
+                            const CustomerArraysView& customers_view) {
   const int64_t customers = manifest.num_customers();
   const int64_t products = manifest.num_products();
   const int64_t factors = manifest.num_factors();
   const int64_t clusters = manifest.num_clusters();
   const int64_t features = manifest.num_features();
+  const auto ids = customers_view.ids;
+  const auto customer_clusters = customers_view.clusters;
+  const auto indptr = customers_view.holdings_indptr;
+  const auto indices = customers_view.holdings_indices;
 
-  if (auto s = CheckVectorSize(kCustomerIdsFile, arrays.customer_ids, customers); !s.ok()) return s;
-  for (size_t i = 0; i < arrays.customer_ids.size(); ++i) {
-    if (arrays.customer_ids[i] <= 0 || (i > 0 && arrays.customer_ids[i] <= arrays.customer_ids[i - 1])) {
+  if (auto s = CheckVectorSize(kCustomerIdsFile, ids, customers); !s.ok()) return s;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] <= 0 || (i > 0 && ids[i] <= ids[i - 1])) {
       return absl::InvalidArgumentError(absl::StrCat(kCustomerIdsFile, ": ids must be positive and strictly ascending; row ",
-                                                     i, " holds ", arrays.customer_ids[i]));
+                                                     i, " holds ", ids[i]));
     }
   }
-  if (auto s = CheckMatrix(kCustomerFactorsFile, arrays.customer_factors, customers, factors); !s.ok()) return s;
+  if (auto s = CheckMatrix(kCustomerFactorsFile, customers_view.factors, customers_view.factor_rows,
+                           customers_view.factor_cols, customers, factors);
+      !s.ok()) {
+    return s;
+  }
   if (auto s = CheckMatrix(kProductFactorsFile, arrays.product_factors, products, factors); !s.ok()) return s;
   if (arrays.singular_values.size() != factors) {
     return ShapeError(kSingularValuesFile, ShapeText(factors), ShapeText(arrays.singular_values.size()));
@@ -164,44 +197,43 @@ absl::Status ValidateArrays(const ModelManifest& manifest, const ModelArrays& ar
     return absl::InvalidArgumentError(absl::StrCat(kSingularValuesFile, ": contains NaN or Inf"));
   }
   if (auto s = CheckMatrix(kClusterCentroidsFile, arrays.cluster_centroids, clusters, features); !s.ok()) return s;
-  if (auto s = CheckVectorSize(kCustomerClustersFile, arrays.customer_clusters, customers); !s.ok()) return s;
-  for (size_t i = 0; i < arrays.customer_clusters.size(); ++i) {
-    if (arrays.customer_clusters[i] < 0 || arrays.customer_clusters[i] >= clusters) {
+  if (auto s = CheckVectorSize(kCustomerClustersFile, customer_clusters, customers); !s.ok()) return s;
+  for (size_t i = 0; i < customer_clusters.size(); ++i) {
+    if (customer_clusters[i] < 0 || customer_clusters[i] >= clusters) {
       return absl::InvalidArgumentError(absl::StrCat(kCustomerClustersFile, ": row ", i, " names cluster ",
-                                                     arrays.customer_clusters[i], ", outside [0, ", clusters, ")"));
+                                                     customer_clusters[i], ", outside [0, ", clusters, ")"));
     }
   }
-  if (auto s = CheckVectorSize(kHoldingsIndptrFile, arrays.holdings_indptr, customers + 1); !s.ok()) return s;
-  if (arrays.holdings_indptr.front() != 0 ||
-      arrays.holdings_indptr.back() != static_cast<int64_t>(arrays.holdings_indices.size())) {
+  if (auto s = CheckVectorSize(kHoldingsIndptrFile, indptr, customers + 1); !s.ok()) return s;
+  if (indptr.front() != 0 || indptr.back() != static_cast<int64_t>(indices.size())) {
     return absl::InvalidArgumentError(absl::StrCat(kHoldingsIndptrFile, ": must start at 0 and end at the length of ",
-                                                   kHoldingsIndicesFile, " (", arrays.holdings_indices.size(), ")"));
+                                                   kHoldingsIndicesFile, " (", indices.size(), ")"));
   }
   for (int64_t row = 0; row < customers; ++row) {
-    const int64_t begin = arrays.holdings_indptr[row];
-    const int64_t end = arrays.holdings_indptr[row + 1];
+    const int64_t begin = indptr[row];
+    const int64_t end = indptr[row + 1];
     if (end < begin) {
       return absl::InvalidArgumentError(absl::StrCat(kHoldingsIndptrFile, ": decreases at row ", row));
     }
     for (int64_t k = begin; k < end; ++k) {
-      const int32_t product = arrays.holdings_indices[k];
-      if (product < 0 || product >= products || (k > begin && product <= arrays.holdings_indices[k - 1])) {
+      const int32_t product = indices[k];
+      if (product < 0 || product >= products || (k > begin && product <= indices[k - 1])) {
         return absl::InvalidArgumentError(absl::StrCat(kHoldingsIndicesFile, ": entry ", k, " (", product,
                                                        ") is out of range or not ascending within its row"));
       }
     }
   }
-  if (auto s = CheckVectorSize(kProductPopularityFile, arrays.product_popularity, products); !s.ok()) return s;
-  if (!arrays.customer_ages.empty()) {
-    if (auto s = CheckVectorSize(kCustomerAgesFile, arrays.customer_ages, customers); !s.ok()) return s;
-    for (int32_t age : arrays.customer_ages) {
+  if (auto s = CheckVectorSize<float>(kProductPopularityFile, arrays.product_popularity, products); !s.ok()) return s;
+  if (!customers_view.ages.empty()) {
+    if (auto s = CheckVectorSize(kCustomerAgesFile, customers_view.ages, customers); !s.ok()) return s;
+    for (int32_t age : customers_view.ages) {
       if (age < -1 || age > 130) {
         return absl::InvalidArgumentError(absl::StrCat(kCustomerAgesFile, ": age ", age, " is outside -1..130"));
       }
     }
   }
-  if (!arrays.customer_flags.empty()) {
-    if (auto s = CheckVectorSize(kCustomerFlagsFile, arrays.customer_flags, customers); !s.ok()) return s;
+  if (!customers_view.flags.empty()) {
+    if (auto s = CheckVectorSize(kCustomerFlagsFile, customers_view.flags, customers); !s.ok()) return s;
   }
   for (float value : arrays.product_popularity) {
     if (!std::isfinite(value)) {
@@ -232,38 +264,26 @@ absl::Status CheckStaysInside(const std::filesystem::path& dir, const std::strin
                                                  ", outside the version directory; copy the file instead"));
 }
 
-// Reads one listed file straight into the storage `allocate` returns,
-// verifying its checksum in the same pass.
-absl::Status ReadVerified(const std::filesystem::path& dir, const std::string& file, const ModelManifest& manifest,
-                          NpyDtype dtype, size_t dimensions, absl::FunctionRef<void*(const NpyHeader&)> allocate) {
-  const auto entry = manifest.files().find(std::string(file));
-  if (entry == manifest.files().end()) {
-    return absl::InvalidArgumentError(absl::StrCat("manifest.json: files has no entry for ", file));
-  }
-  if (auto status = CheckStaysInside(dir, file); !status.ok()) return status;
-  std::string actual;
-  // A file with the wrong number of dimensions is read into a buffer of its
-  // size and refused below, after its checksum (which names the real cause
-  // when the file is simply corrupt).
-  auto header = ReadNpyInto((dir / file).string(), file, dtype, allocate, &actual);
+// The verdict on a listed file once its header (or the reason it has none)
+// and its checksum are known. A malformed file whose bytes are not what the
+// manifest lists is a bad copy (truncated, half-written): the checksum names
+// that cause first, with what the parser saw. `actual_sha256` is empty when
+// the file could not be hashed.
+absl::Status ListedFileVerdict(const std::string& file, const ModelManifest& manifest,
+                               const absl::StatusOr<NpyHeader>& header, const std::string& actual_sha256,
+                               size_t dimensions) {
+  const std::string& listed = manifest.files().at(file).sha256();
+  const bool matches = actual_sha256 == absl::AsciiStrToLower(listed);
   if (!header.ok()) {
-    // The manifest is written last, so a file it lists must exist: a missing
-    // one is a broken version, not one still being written.
-    if (absl::IsNotFound(header.status())) {
-      return absl::DataLossError(absl::StrCat(file, ": listed in the manifest but missing"));
-    }
-    // A malformed file that is not what the manifest lists is a bad copy
-    // (truncated, half-written): say so, with what the parser saw.
-    auto bytes = ReadFileToString((dir / file).string());
-    if (bytes.ok() && Sha256Hex(*bytes) != absl::AsciiStrToLower(entry->second.sha256())) {
+    if (!actual_sha256.empty() && !matches) {
       return absl::DataLossError(absl::StrCat(file, ": sha256 does not match the manifest (incomplete copy or "
                                               "corruption); ", header.status().message()));
     }
     return header.status();
   }
-  if (actual != absl::AsciiStrToLower(entry->second.sha256())) {
-    return absl::DataLossError(absl::StrCat(file, ": sha256 ", actual, " does not match the manifest's ",
-                                            entry->second.sha256(), " (incomplete copy or corruption)"));
+  if (!matches) {
+    return absl::DataLossError(absl::StrCat(file, ": sha256 ", actual_sha256, " does not match the manifest's ",
+                                            listed, " (incomplete copy or corruption)"));
   }
   if (header->shape.size() != dimensions) {
     return absl::InvalidArgumentError(absl::StrCat(file, ": expected a ", dimensions,
@@ -271,6 +291,39 @@ absl::Status ReadVerified(const std::filesystem::path& dir, const std::string& f
                                                    " dimensions"));
   }
   return absl::OkStatus();
+}
+
+// The checks every listed file gets before it is opened.
+absl::Status CheckListed(const std::filesystem::path& dir, const std::string& file, const ModelManifest& manifest) {
+  if (!manifest.files().contains(file)) {
+    return absl::InvalidArgumentError(absl::StrCat("manifest.json: files has no entry for ", file));
+  }
+  return CheckStaysInside(dir, file);
+}
+
+// The manifest is written last, so a file it lists must exist: a missing one
+// is a broken version, not one still being written.
+absl::Status MissingIsDataLoss(const std::string& file, absl::Status status) {
+  if (absl::IsNotFound(status)) return absl::DataLossError(absl::StrCat(file, ": listed in the manifest but missing"));
+  return status;
+}
+
+// Reads one listed file straight into the storage `allocate` returns,
+// verifying its checksum in the same pass.
+absl::Status ReadVerified(const std::filesystem::path& dir, const std::string& file, const ModelManifest& manifest,
+                          NpyDtype dtype, size_t dimensions, absl::FunctionRef<void*(const NpyHeader&)> allocate) {
+  if (auto status = CheckListed(dir, file, manifest); !status.ok()) return status;
+  std::string actual;
+  // A file with the wrong number of dimensions is read into a buffer of its
+  // size and refused below, after its checksum (which names the real cause
+  // when the file is simply corrupt).
+  auto header = ReadNpyInto((dir / file).string(), file, dtype, allocate, &actual);
+  if (!header.ok()) {
+    if (absl::IsNotFound(header.status())) return MissingIsDataLoss(file, header.status());
+    auto bytes = ReadFileToString((dir / file).string());
+    actual = bytes.ok() ? Sha256Hex(*bytes) : "";
+  }
+  return ListedFileVerdict(file, manifest, header, actual, dimensions);
 }
 
 template <typename T>
@@ -294,12 +347,89 @@ absl::Status ReadMatrix(const std::filesystem::path& dir, const std::string& fil
   });
 }
 
-RowMajorMatrix ClusterMeanFactors(const ModelManifest& manifest, const ModelArrays& arrays) {
-  RowMajorMatrix means = RowMajorMatrix::Zero(manifest.num_clusters(), arrays.customer_factors.cols());
+// Reads the per-product and per-cluster arrays, which are small whatever the
+// number of customers.
+absl::Status ReadCatalogueArrays(const std::filesystem::path& dir, const ModelManifest& manifest,
+                                 ModelArrays& arrays) {
+  if (auto s = ReadMatrix(dir, kProductFactorsFile, manifest, arrays.product_factors); !s.ok()) return s;
+  std::vector<float> singular;
+  if (auto s = ReadVector(dir, kSingularValuesFile, manifest, singular); !s.ok()) return s;
+  arrays.singular_values = Eigen::Map<const Eigen::VectorXf>(singular.data(), static_cast<Eigen::Index>(singular.size()));
+  if (auto s = ReadMatrix(dir, kClusterCentroidsFile, manifest, arrays.cluster_centroids); !s.ok()) return s;
+  return ReadVector(dir, kProductPopularityFile, manifest, arrays.product_popularity);
+}
+
+// Listed optional files must hold one entry per customer: an empty file
+// would silently mean "no ages".
+template <typename T>
+absl::Status CheckListedOptional(const ModelManifest& manifest, const char* file, std::span<const T> values) {
+  if (!manifest.files().contains(file)) return absl::OkStatus();
+  return CheckVectorSize(file, values, manifest.num_customers());
+}
+
+// A per-customer array mapped from its file, with its header.
+struct MappedArray {
+  MappedArray(std::string file, NpyDtype dtype, size_t dimensions)
+      : file(std::move(file)), dtype(dtype), dimensions(dimensions) {}
+
+  std::string file;
+  NpyDtype dtype;
+  size_t dimensions;
+  MappedFile mapping;
+  absl::StatusOr<NpyHeader> header = absl::UnknownError("not parsed");
+
+  const char* data() const { return mapping.bytes().data() + header->data_offset; }
+  template <typename T>
+  std::span<const T> values() const {
+    return {reinterpret_cast<const T*>(data()), static_cast<size_t>(header->num_elements())};
+  }
+};
+
+size_t DtypeAlignment(NpyDtype dtype) {
+  switch (dtype) {
+    case NpyDtype::kInt64:
+      return alignof(int64_t);
+    case NpyDtype::kFloat32:
+    case NpyDtype::kInt32:
+      return alignof(int32_t);
+    case NpyDtype::kUint8:
+      return 1;
+  }
+  return 1;
+}
+
+// Maps a listed file and parses its header. The status returned is for a file
+// that cannot be used at all (not listed, a link out, missing, not a regular
+// file); a malformed header is kept in `array.header`, to be judged with the
+// checksum.
+absl::Status MapListed(const std::filesystem::path& dir, const ModelManifest& manifest, MappedArray& array) {
+  if (auto status = CheckListed(dir, array.file, manifest); !status.ok()) return status;
+  auto mapping = MappedFile::Open((dir / array.file).string(), array.file);
+  if (!mapping.ok()) return MissingIsDataLoss(array.file, mapping.status());
+  array.mapping = *std::move(mapping);
+  array.header = ParseNpyHeader(array.mapping.bytes(), array.file);
+  if (array.header.ok() && array.header->dtype != array.dtype) {
+    array.header = absl::InvalidArgumentError(absl::StrCat(array.file, ": dtype is ", NpyDescr(array.header->dtype),
+                                                           ", expected ", NpyDescr(array.dtype)));
+  }
+  return absl::OkStatus();
+}
+
+// True when `array` can be used in place: a well-formed header of the right
+// rank, and data aligned for its type (numpy aligns it to 64 bytes; only a
+// hand-made file would not be).
+bool UsableInPlace(const MappedArray& array) {
+  return array.header.ok() && array.header->shape.size() == array.dimensions &&
+         array.header->data_offset % DtypeAlignment(array.dtype) == 0;
+}
+
+RowMajorMatrix ClusterMeanFactors(const ModelManifest& manifest, const CustomerArraysView& customers) {
+  const Eigen::Map<const RowMajorMatrix> factors(customers.factors, customers.factor_rows, customers.factor_cols);
+  RowMajorMatrix means = RowMajorMatrix::Zero(manifest.num_clusters(), customers.factor_cols);
   std::vector<int64_t> sizes(static_cast<size_t>(manifest.num_clusters()), 0);
-  for (size_t row = 0; row < arrays.customer_clusters.size(); ++row) {
-    means.row(arrays.customer_clusters[row]) += arrays.customer_factors.row(static_cast<Eigen::Index>(row));
-    ++sizes[arrays.customer_clusters[row]];
+  for (size_t row = 0; row < customers.clusters.size(); ++row) {
+    means.row(customers.clusters[row]) += factors.row(static_cast<Eigen::Index>(row));
+    ++sizes[customers.clusters[row]];
   }
   for (int c = 0; c < manifest.num_clusters(); ++c) {
     if (sizes[c] > 0) means.row(c) /= static_cast<float>(sizes[c]);
@@ -319,21 +449,30 @@ std::vector<int32_t> MinimumAges(const ModelManifest& manifest) {
 
 }  // namespace
 
-Model::Model(int64_t version, ModelManifest manifest, ModelArrays arrays)
+Model::Model(int64_t version, ModelManifest manifest, ModelArrays arrays, std::vector<MappedFile> mapped,
+             const CustomerArraysView& mapped_view)
     : version_(version),
       manifest_(std::move(manifest)),
       arrays_(std::move(arrays)),
+      mapped_files_(std::move(mapped)),
+      mapped_bytes_([this] {
+        size_t bytes = 0;
+        for (const MappedFile& file : mapped_files_) bytes += file.bytes().size();
+        return bytes;
+      }()),
+      customers_(mapped_files_.empty() ? ViewOf(arrays_) : mapped_view),
       product_index_(IndexProducts(manifest_)),
-      cluster_mean_factors_(ClusterMeanFactors(manifest_, arrays_)),
+      cluster_mean_factors_(ClusterMeanFactors(manifest_, customers_)),
       minimum_age_(MinimumAges(manifest_)),
       feature_spec_(manifest_.features().begin(), manifest_.features().end()),
       packed_product_factors_(arrays_.product_factors),
       score_bias_(ProductScoreBias(arrays_.product_popularity, popularity_weight())) {}
 
-absl::StatusOr<std::shared_ptr<const Model>> Model::Load(const std::string& version_dir, int64_t version) {
-  const std::filesystem::path dir(version_dir);
-  // The manifest gets the arrays' checks too: no link out of the version,
-  // and a size bound (a real one is a few kB) before it is read whole.
+namespace {
+
+// The first steps of every load: the manifest, read with the arrays' checks
+// (no link out of the version, and a size bound before it is read whole).
+absl::StatusOr<ModelManifest> ReadManifest(const std::filesystem::path& dir) {
   if (auto status = CheckStaysInside(dir, kManifestFile); !status.ok()) return status;
   std::error_code size_error;
   const auto manifest_size = std::filesystem::file_size(dir / kManifestFile, size_error);
@@ -346,47 +485,142 @@ absl::StatusOr<std::shared_ptr<const Model>> Model::Load(const std::string& vers
   auto manifest = ParseManifestJson(*manifest_bytes);
   if (!manifest.ok()) return manifest.status();
   if (auto status = ValidateManifest(*manifest); !status.ok()) return status;
+  return manifest;
+}
+
+// Reads every array into memory. Each is read once, straight into its final
+// storage (no staging copy), and hashed on the way.
+absl::StatusOr<ModelArrays> ReadAllArrays(const std::filesystem::path& dir, const ModelManifest& manifest) {
+  ModelArrays arrays;
+  if (auto s = ReadVector(dir, kCustomerIdsFile, manifest, arrays.customer_ids); !s.ok()) return s;
+  if (auto s = ReadMatrix(dir, kCustomerFactorsFile, manifest, arrays.customer_factors); !s.ok()) return s;
+  if (auto s = ReadCatalogueArrays(dir, manifest, arrays); !s.ok()) return s;
+  if (auto s = ReadVector(dir, kCustomerClustersFile, manifest, arrays.customer_clusters); !s.ok()) return s;
+  if (auto s = ReadVector(dir, kHoldingsIndptrFile, manifest, arrays.holdings_indptr); !s.ok()) return s;
+  if (auto s = ReadVector(dir, kHoldingsIndicesFile, manifest, arrays.holdings_indices); !s.ok()) return s;
+  // Optional files: read only when the manifest lists them.
+  if (manifest.files().contains(kCustomerAgesFile)) {
+    if (auto s = ReadVector(dir, kCustomerAgesFile, manifest, arrays.customer_ages); !s.ok()) return s;
+    if (auto s = CheckListedOptional<int32_t>(manifest, kCustomerAgesFile, arrays.customer_ages); !s.ok()) return s;
+  }
+  if (manifest.files().contains(kCustomerFlagsFile)) {
+    if (auto s = ReadVector(dir, kCustomerFlagsFile, manifest, arrays.customer_flags); !s.ok()) return s;
+    if (auto s = CheckListedOptional<uint8_t>(manifest, kCustomerFlagsFile, arrays.customer_flags); !s.ok()) {
+      return s;
+    }
+  }
+  return arrays;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const Model>> Model::Load(const std::string& version_dir, int64_t version,
+                                                         const ModelLoadOptions& options) {
+  const std::filesystem::path dir(version_dir);
+  auto manifest = ReadManifest(dir);
+  if (!manifest.ok()) return manifest.status();
+  if (!options.map_customer_arrays) {
+    auto arrays = ReadAllArrays(dir, *manifest);
+    if (!arrays.ok()) return arrays.status();
+    return FromArrays(version, *std::move(manifest), *std::move(arrays));
+  }
+
+  std::vector<MappedArray> mapped;
+  mapped.emplace_back(kCustomerIdsFile, NpyDtype::kInt64, 1);
+  mapped.emplace_back(kCustomerFactorsFile, NpyDtype::kFloat32, 2);
+  mapped.emplace_back(kCustomerClustersFile, NpyDtype::kInt32, 1);
+  mapped.emplace_back(kHoldingsIndptrFile, NpyDtype::kInt64, 1);
+  mapped.emplace_back(kHoldingsIndicesFile, NpyDtype::kInt32, 1);
+  // Optional files: mapped only when the manifest lists them.
+  const bool has_ages = manifest->files().contains(kCustomerAgesFile);
+  const bool has_flags = manifest->files().contains(kCustomerFlagsFile);
+  if (has_ages) mapped.emplace_back(kCustomerAgesFile, NpyDtype::kInt32, 1);
+  if (has_flags) mapped.emplace_back(kCustomerFlagsFile, NpyDtype::kUint8, 1);
+  for (MappedArray& array : mapped) {
+    if (auto status = MapListed(dir, *manifest, array); !status.ok()) return status;
+  }
+  // A hand-made file with data not aligned for its type cannot be used in
+  // place; it is read into memory like every other array then.
+  for (const MappedArray& array : mapped) {
+    if (array.header.ok() && array.header->shape.size() == array.dimensions && !UsableInPlace(array)) {
+      return Load(version_dir, version, ModelLoadOptions{.map_customer_arrays = false});
+    }
+  }
+
+  // The checksums (SHA-256 of 1.5 GB for 10M customers x 32 factors: most of
+  // the load) are computed on a second thread while this one reads the small
+  // arrays and validates the mapped ones in place. Validation only reads, so
+  // garbage bytes cannot harm it; a checksum mismatch is still the verdict
+  // that wins, since it names the real cause (a bad copy).
+  std::vector<absl::string_view> file_bytes;
+  for (const MappedArray& array : mapped) file_bytes.push_back(array.mapping.bytes());
+  std::vector<std::string> checksums(mapped.size());
+  std::thread hasher([&file_bytes, &checksums] {
+    for (size_t i = 0; i < file_bytes.size(); ++i) checksums[i] = Sha256Hex(file_bytes[i]);
+  });
+  absl::Cleanup join_hasher = [&hasher] {
+    if (hasher.joinable()) hasher.join();
+  };
+  const auto verdicts = [&]() -> absl::Status {
+    hasher.join();
+    for (size_t i = 0; i < mapped.size(); ++i) {
+      if (auto status = ListedFileVerdict(mapped[i].file, *manifest, mapped[i].header, checksums[i],
+                                          mapped[i].dimensions);
+          !status.ok()) {
+        return status;
+      }
+    }
+    return absl::OkStatus();
+  };
+  for (const MappedArray& array : mapped) {
+    if (!UsableInPlace(array)) return verdicts();
+  }
 
   ModelArrays arrays;
-  // Each array is read once, straight into its final storage (no staging
-  // copy), and hashed on the way: a 10M-customer version loads at about the
-  // speed of reading and hashing its bytes.
-  if (auto s = ReadVector(dir, kCustomerIdsFile, *manifest, arrays.customer_ids); !s.ok()) return s;
-  if (auto s = ReadMatrix(dir, kCustomerFactorsFile, *manifest, arrays.customer_factors); !s.ok()) return s;
-  if (auto s = ReadMatrix(dir, kProductFactorsFile, *manifest, arrays.product_factors); !s.ok()) return s;
-  std::vector<float> singular;
-  if (auto s = ReadVector(dir, kSingularValuesFile, *manifest, singular); !s.ok()) return s;
-  arrays.singular_values = Eigen::Map<const Eigen::VectorXf>(singular.data(), static_cast<Eigen::Index>(singular.size()));
-  if (auto s = ReadMatrix(dir, kClusterCentroidsFile, *manifest, arrays.cluster_centroids); !s.ok()) return s;
-  if (auto s = ReadVector(dir, kCustomerClustersFile, *manifest, arrays.customer_clusters); !s.ok()) return s;
-  if (auto s = ReadVector(dir, kHoldingsIndptrFile, *manifest, arrays.holdings_indptr); !s.ok()) return s;
-  if (auto s = ReadVector(dir, kHoldingsIndicesFile, *manifest, arrays.holdings_indices); !s.ok()) return s;
-  if (auto s = ReadVector(dir, kProductPopularityFile, *manifest, arrays.product_popularity); !s.ok()) return s;
+  if (auto status = ReadCatalogueArrays(dir, *manifest, arrays); !status.ok()) return status;
+  CustomerArraysView view;
+  view.ids = mapped[0].values<int64_t>();
+  view.factors = reinterpret_cast<const float*>(mapped[1].data());
+  view.factor_rows = mapped[1].header->shape[0];
+  view.factor_cols = mapped[1].header->shape[1];
+  view.clusters = mapped[2].values<int32_t>();
+  view.holdings_indptr = mapped[3].values<int64_t>();
+  view.holdings_indices = mapped[4].values<int32_t>();
+  size_t next = 5;
+  if (has_ages) view.ages = mapped[next++].values<int32_t>();
+  if (has_flags) view.flags = mapped[next++].values<uint8_t>();
 
-  // Optional files: read only when the manifest lists them.
-  if (manifest->files().contains(kCustomerAgesFile)) {
-    if (auto s = ReadVector(dir, kCustomerAgesFile, *manifest, arrays.customer_ages); !s.ok()) return s;
-    // Listed means present: an empty file would silently mean "no ages".
-    if (auto s = CheckVectorSize(kCustomerAgesFile, arrays.customer_ages, manifest->num_customers()); !s.ok()) {
-      return s;
-    }
+  absl::Status listed = CheckListedOptional(*manifest, kCustomerAgesFile, view.ages);
+  if (listed.ok()) listed = CheckListedOptional(*manifest, kCustomerFlagsFile, view.flags);
+  if (!listed.ok()) {
+    if (auto status = verdicts(); !status.ok()) return status;
+    return listed;
   }
-  if (manifest->files().contains(kCustomerFlagsFile)) {
-    if (auto s = ReadVector(dir, kCustomerFlagsFile, *manifest, arrays.customer_flags); !s.ok()) return s;
-    if (auto s = CheckVectorSize(kCustomerFlagsFile, arrays.customer_flags, manifest->num_customers()); !s.ok()) {
-      return s;
-    }
-  }
-
-  return FromArrays(version, *std::move(manifest), std::move(arrays));
+  // Declared before the hasher is joined below, so that mappings a refused
+  // version leaves here outlive its reads; an accepted version owns them
+  // (same addresses) from here on.
+  std::vector<MappedFile> files;
+  for (MappedArray& array : mapped) files.push_back(std::move(array.mapping));
+  absl::StatusOr<std::shared_ptr<const Model>> model = Validated(version, *manifest, std::move(arrays), &files, view);
+  if (auto status = verdicts(); !status.ok()) return status;
+  return model;
 }
 
 absl::StatusOr<std::shared_ptr<const Model>> Model::FromArrays(int64_t version, ModelManifest manifest,
                                                                ModelArrays arrays) {
-  if (version < 1) return absl::InvalidArgumentError(absl::StrCat("model version ", version, " is not positive"));
   if (auto status = ValidateManifest(manifest); !status.ok()) return status;
-  if (auto status = ValidateArrays(manifest, arrays); !status.ok()) return status;
-  return std::shared_ptr<const Model>(new Model(version, std::move(manifest), std::move(arrays)));
+  const CustomerArraysView view = ViewOf(arrays);
+  return Validated(version, std::move(manifest), std::move(arrays), nullptr, view);
+}
+
+absl::StatusOr<std::shared_ptr<const Model>> Model::Validated(int64_t version, ModelManifest manifest,
+                                                              ModelArrays arrays, std::vector<MappedFile>* mapped,
+                                                              const CustomerArraysView& view) {
+  if (version < 1) return absl::InvalidArgumentError(absl::StrCat("model version ", version, " is not positive"));
+  if (auto status = ValidateArrays(manifest, arrays, view); !status.ok()) return status;
+  std::vector<MappedFile> files;
+  if (mapped != nullptr) files = std::move(*mapped);
+  return std::shared_ptr<const Model>(new Model(version, std::move(manifest), std::move(arrays), std::move(files), view));
 }
 
 std::optional<int32_t> Model::FindProduct(absl::string_view product_id) const {
@@ -396,9 +630,9 @@ std::optional<int32_t> Model::FindProduct(absl::string_view product_id) const {
 }
 
 std::optional<int64_t> Model::FindCustomer(int64_t customer_id) const {
-  const auto it = std::lower_bound(arrays_.customer_ids.begin(), arrays_.customer_ids.end(), customer_id);
-  if (it == arrays_.customer_ids.end() || *it != customer_id) return std::nullopt;
-  return it - arrays_.customer_ids.begin();
+  const auto it = std::lower_bound(customers_.ids.begin(), customers_.ids.end(), customer_id);
+  if (it == customers_.ids.end() || *it != customer_id) return std::nullopt;
+  return it - customers_.ids.begin();
 }
 
 }  // namespace easymoney

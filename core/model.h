@@ -9,10 +9,11 @@
 
 #include <vector>
 
-#include "absl/strings/string_view.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 #include "absl/status/statusor.h"
 #include "core/customer_features.h"
+#include "core/mapped_file.h"
 #include "core/scoring_kernel.h"
 #include "core/svd.h"
 #include "easymoney/model/v1/manifest.pb.h"
@@ -47,6 +48,36 @@ struct ModelArrays {
   std::vector<uint8_t> customer_flags;  // customers, or empty.
 };
 
+// Read-only views of a version's per-customer arrays, wherever they live:
+// in a ModelArrays (FromArrays, or Load with mapping off) or in the version's
+// files mapped into memory (Load's default).
+struct CustomerArraysView {
+  std::span<const int64_t> ids;
+  // customers x factors, row-major. Rows and columns come from the array
+  // itself (its .npy header), so validation can name a wrong shape.
+  const float* factors = nullptr;
+  int64_t factor_rows = 0;
+  int64_t factor_cols = 0;
+  std::span<const int32_t> clusters;
+  std::span<const int64_t> holdings_indptr;
+  std::span<const int32_t> holdings_indices;
+  std::span<const int32_t> ages;   // Empty when the version has none.
+  std::span<const uint8_t> flags;  // Empty when the version has none.
+};
+
+struct ModelLoadOptions {
+  // Map the per-customer arrays (customer_ids, customer_factors,
+  // customer_clusters, holdings, ages, flags: all but a few kB of a large
+  // version) from their files instead of copying them into fresh memory.
+  // The page cache already holds the files of a version just published, so
+  // a 10M-customer version then loads in about the time it takes to hash
+  // it, however often versions are swapped; a copy needs 1.3 GB of new
+  // memory per load, which on a VM whose host reclaims freed pages is
+  // faulted in again every time (docs/performance.md). Mapped files must
+  // not be changed in place once published (see core/mapped_file.h).
+  bool map_customer_arrays = true;
+};
+
 // An immutable, validated model version in memory.
 //
 //   auto model = Model::Load("models/3", 3);
@@ -65,8 +96,8 @@ class Model {
   // directory's name as a number. Errors: NOT_FOUND when manifest.json is
   // missing (the version is not complete yet), INVALID_ARGUMENT or
   // DATA_LOSS naming the file and what is wrong otherwise.
-  static absl::StatusOr<std::shared_ptr<const Model>> Load(const std::string& version_dir,
-                                                           int64_t version);
+  static absl::StatusOr<std::shared_ptr<const Model>> Load(const std::string& version_dir, int64_t version,
+                                                           const ModelLoadOptions& options = {});
 
   // Builds a model from arrays already in memory, with the same validation
   // as Load except checksums. Used by Load and by tests.
@@ -75,40 +106,53 @@ class Model {
 
   int64_t version() const { return version_; }
   const easymoney::model::v1::ModelManifest& manifest() const { return manifest_; }
-  const ModelArrays& arrays() const { return arrays_; }
 
   int num_products() const { return static_cast<int>(arrays_.product_factors.rows()); }
   int num_factors() const { return static_cast<int>(arrays_.product_factors.cols()); }
-  int64_t num_customers() const { return static_cast<int64_t>(arrays_.customer_ids.size()); }
+  int64_t num_customers() const { return static_cast<int64_t>(customers_.ids.size()); }
   const easymoney::model::v1::Product& product(int index) const {
     return manifest_.products(index);
   }
+  // Bytes of per-customer arrays served from mapped files (0 when they were
+  // copied into memory).
+  size_t mapped_bytes() const { return mapped_bytes_; }
 
   // Catalogue index of a product id, or nullopt.
   std::optional<int32_t> FindProduct(absl::string_view product_id) const;
   // Row of a customer in the per-customer arrays, or nullopt. O(log N).
   std::optional<int64_t> FindCustomer(int64_t customer_id) const;
 
+  // The arrays of docs/model-format.md. Per customer:
+  std::span<const int64_t> customer_ids() const { return customers_.ids; }
+  std::span<const int32_t> customer_clusters() const { return customers_.clusters; }
+  Eigen::Map<const RowMajorMatrix> customer_factor_matrix() const {
+    return {customers_.factors, customers_.factor_rows, customers_.factor_cols};
+  }
   std::span<const float> customer_factors(int64_t row) const {
-    return {arrays_.customer_factors.row(row).data(),
-            static_cast<size_t>(arrays_.customer_factors.cols())};
+    const auto cols = static_cast<size_t>(customers_.factor_cols);
+    return {customers_.factors + static_cast<size_t>(row) * cols, cols};
   }
   std::span<const int32_t> customer_holdings(int64_t row) const {
-    return std::span<const int32_t>(arrays_.holdings_indices)
-        .subspan(static_cast<size_t>(arrays_.holdings_indptr[row]),
-                 static_cast<size_t>(arrays_.holdings_indptr[row + 1] -
-                                     arrays_.holdings_indptr[row]));
+    return customers_.holdings_indices.subspan(
+        static_cast<size_t>(customers_.holdings_indptr[row]),
+        static_cast<size_t>(customers_.holdings_indptr[row + 1] - customers_.holdings_indptr[row]));
   }
-  int32_t customer_cluster(int64_t row) const { return arrays_.customer_clusters[row]; }
+  int32_t customer_cluster(int64_t row) const { return customers_.clusters[row]; }
   // Age and deceased flag of a customer, when the version stores them.
   std::optional<int32_t> customer_age(int64_t row) const {
-    if (arrays_.customer_ages.empty() || arrays_.customer_ages[row] < 0) return std::nullopt;
-    return arrays_.customer_ages[row];
+    if (customers_.ages.empty() || customers_.ages[row] < 0) return std::nullopt;
+    return customers_.ages[row];
   }
   std::optional<bool> customer_deceased(int64_t row) const {
-    if (arrays_.customer_flags.empty()) return std::nullopt;
-    return (arrays_.customer_flags[row] & 1) != 0;
+    if (customers_.flags.empty()) return std::nullopt;
+    return (customers_.flags[row] & 1) != 0;
   }
+  // Per product, per factor and per cluster:
+  const RowMajorMatrix& product_factors() const { return arrays_.product_factors; }
+  std::span<const float> product_popularity() const { return arrays_.product_popularity; }
+  const Eigen::VectorXf& singular_values() const { return arrays_.singular_values; }
+  const RowMajorMatrix& cluster_centroids() const { return arrays_.cluster_centroids; }
+
   // Mean factor vector of each cluster's customers (cold start).
   std::span<const float> cluster_mean_factors(int32_t cluster) const {
     return {cluster_mean_factors_.row(cluster).data(), static_cast<size_t>(cluster_mean_factors_.cols())};
@@ -127,11 +171,26 @@ class Model {
   std::span<const float> score_bias() const { return score_bias_; }
 
  private:
-  Model(int64_t version, easymoney::model::v1::ModelManifest manifest, ModelArrays arrays);
+  // Validates the arrays (the per-customer ones through `view`) and builds
+  // the model, which takes the mappings in `mapped` (may be null) only when
+  // it is built. Shared by Load and FromArrays.
+  static absl::StatusOr<std::shared_ptr<const Model>> Validated(int64_t version,
+                                                                easymoney::model::v1::ModelManifest manifest,
+                                                                ModelArrays arrays, std::vector<MappedFile>* mapped,
+                                                                const CustomerArraysView& view);
+  // `mapped` holds the files `mapped_view` points into; when it is empty the
+  // per-customer arrays are the ones in `arrays`.
+  Model(int64_t version, easymoney::model::v1::ModelManifest manifest, ModelArrays arrays,
+        std::vector<MappedFile> mapped, const CustomerArraysView& mapped_view);
 
   const int64_t version_;
   const easymoney::model::v1::ModelManifest manifest_;
+  // Owns every array that is not mapped (all of them after FromArrays).
   const ModelArrays arrays_;
+  const std::vector<MappedFile> mapped_files_;
+  const size_t mapped_bytes_;
+  // Points into arrays_ or mapped_files_; declared after both.
+  const CustomerArraysView customers_;
   const absl::flat_hash_map<std::string, int32_t> product_index_;
   const RowMajorMatrix cluster_mean_factors_;
   const std::vector<int32_t> minimum_age_;

@@ -54,7 +54,7 @@ void WarmUp(const Model& model, int queries) {
   const int64_t customers = model.num_customers();
   for (int i = 0; i < queries; ++i) {
     const std::string id = customers > 0 && i + 1 < queries
-                               ? std::to_string(model.arrays().customer_ids[(customers - 1) * i / std::max(1, queries - 1)])
+                               ? std::to_string(model.customer_ids()[(customers - 1) * i / std::max(1, queries - 1)])
                                : "1";
     RecommendationQuery query;
     query.customer_id = id;
@@ -143,7 +143,7 @@ bool ModelManager::EnsureLoaded(int64_t version) {
   if (fingerprint.empty()) fingerprint = Fingerprint(dir);
   loading_.store(version);
   const absl::Time start = absl::Now();
-  absl::StatusOr<std::shared_ptr<const Model>> model = Model::Load(dir, version);
+  absl::StatusOr<std::shared_ptr<const Model>> model = Model::Load(dir, version, options_.load_options);
   if (model.ok()) WarmUp(**model, options_.warmup_queries);
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   loading_.store(0);
@@ -164,9 +164,12 @@ bool ModelManager::EnsureLoaded(int64_t version) {
   absl::MutexLock lock(&mu_);
   failures_.erase(version);
   loaded_[version] = {*std::move(model), bytes, seconds, absl::Now()};
-  std::fprintf(stderr, "model manager: loaded version %lld in %.3f s (%lld customers)\n",
-               static_cast<long long>(version), seconds,
-               static_cast<long long>(loaded_[version].model->num_customers()));
+  const Model& loaded = *loaded_[version].model;
+  std::fprintf(stderr, "model manager: loaded version %lld in %.3f s (%lld customers, %s)\n",
+               static_cast<long long>(version), seconds, static_cast<long long>(loaded.num_customers()),
+               loaded.mapped_bytes() > 0
+                   ? absl::StrCat(loaded.mapped_bytes() >> 20, " MiB of per-customer arrays mapped").c_str()
+                   : "arrays in memory");
   return true;
 }
 

@@ -131,6 +131,8 @@ class ModelManager {
     std::string version_policy = "latest";
     // Previous stable versions kept loaded for instant rollback.
     int keep_previous = 1;
+    // How versions are loaded (per-customer arrays mapped or copied).
+    ModelLoadOptions load_options;
     // Recommend() calls run on a new version before it may serve.
     int warmup_queries = 16;
     // Called for each new ServingSet just before Current() returns it, on

@@ -222,9 +222,7 @@ absl::StatusOr<NpyHeader> ParseNpyHeader(absl::string_view file_bytes, absl::str
   return ParseHeaderPrefix(file_bytes, file_bytes.size(), name);
 }
 
-absl::StatusOr<NpyHeader> ReadNpyInto(const std::string& path, absl::string_view name, NpyDtype dtype,
-                                      absl::FunctionRef<void*(const NpyHeader&)> allocate,
-                                      std::string* sha256_hex) {
+absl::StatusOr<OpenedFile> OpenRegularFile(const std::string& path, absl::string_view name) {
   // O_NONBLOCK: a FIFO in place of the file must not block the open until a
   // writer comes; it is refused below. Regular files ignore the flag.
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -233,12 +231,22 @@ absl::StatusOr<NpyHeader> ReadNpyInto(const std::string& path, absl::string_view
     const std::string message = absl::StrCat(name, ": ", std::strerror(error));
     return error == ENOENT ? absl::NotFoundError(message) : absl::InvalidArgumentError(message);
   }
-  absl::Cleanup closer = [fd] { close(fd); };
   struct stat info;
   if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    close(fd);
     return absl::InvalidArgumentError(absl::StrCat(name, ": not a regular file"));
   }
-  const uint64_t file_size = static_cast<uint64_t>(info.st_size);
+  return OpenedFile{fd, static_cast<uint64_t>(info.st_size)};
+}
+
+absl::StatusOr<NpyHeader> ReadNpyInto(const std::string& path, absl::string_view name, NpyDtype dtype,
+                                      absl::FunctionRef<void*(const NpyHeader&)> allocate,
+                                      std::string* sha256_hex) {
+  auto opened = OpenRegularFile(path, name);
+  if (!opened.ok()) return opened.status();
+  const int fd = opened->fd;
+  absl::Cleanup closer = [fd] { close(fd); };
+  const uint64_t file_size = opened->size;
   // Reads exactly `size` bytes at the current offset (short only at EOF).
   auto read_fully = [&](char* out, size_t size) -> absl::StatusOr<size_t> {
     size_t done = 0;
@@ -391,19 +399,10 @@ absl::Status WriteNpy(const std::string& path, std::span<const int64_t> shape,
 }
 
 absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
-  // O_NONBLOCK as in ReadNpyInto: a FIFO is refused, not waited on.
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
-    const int error = errno;
-    const std::string message = absl::StrCat(path, ": ", std::strerror(error));
-    return error == ENOENT ? absl::NotFoundError(message) : absl::InvalidArgumentError(message);
-  }
-  struct stat info;
-  if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
-    close(fd);
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file"));
-  }
-  std::string contents(static_cast<size_t>(info.st_size), '\0');
+  auto opened = OpenRegularFile(path, path);
+  if (!opened.ok()) return opened.status();
+  const int fd = opened->fd;
+  std::string contents(static_cast<size_t>(opened->size), '\0');
   size_t done = 0;
   while (done < contents.size()) {
     const ssize_t got = read(fd, contents.data() + done, contents.size() - done);

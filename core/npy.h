@@ -94,6 +94,17 @@ template <typename T>
 absl::Status WriteNpy(const std::string& path, std::span<const int64_t> shape,
                       std::span<const T> data);
 
+// Opens `path` for reading and returns its descriptor (the caller closes it)
+// and size. Refuses anything but a regular file without blocking: a FIFO in
+// place of the file would otherwise block the open until a writer came.
+// `name` labels error messages. Errors: NOT_FOUND for a missing file,
+// INVALID_ARGUMENT otherwise. Shared by every reader of model files.
+struct OpenedFile {
+  int fd;
+  uint64_t size;
+};
+absl::StatusOr<OpenedFile> OpenRegularFile(const std::string& path, absl::string_view name);
+
 // Reads a whole file into memory. Shared by the .npy and manifest readers.
 absl::StatusOr<std::string> ReadFileToString(const std::string& path);
 // Writes `contents` to `path` and fsyncs it, so a later rename publishes

@@ -182,7 +182,7 @@ absl::StatusOr<Recommendation> Recommend(const Model& model, const Recommendatio
       std::sort(held_now.begin(), held_now.end());
       scratch.folded.assign(static_cast<size_t>(model.num_factors()), 0.0f);
       Eigen::Map<Eigen::VectorXf> u(scratch.folded.data(), model.num_factors());
-      for (int32_t p : held_now) u += model.arrays().product_factors.row(p).transpose();
+      for (int32_t p : held_now) u += model.product_factors().row(p).transpose();
       factors = scratch.folded;
       folded = true;
     }
@@ -199,7 +199,7 @@ absl::StatusOr<Recommendation> Recommend(const Model& model, const Recommendatio
   if (!row.has_value() && !HasSignal(factors) && profile.has_value() && !model.feature_spec().empty()) {
     scratch.encoded.resize(model.feature_spec().size());
     EncodeProfile(model.feature_spec(), *profile, scratch.encoded);
-    const int32_t cluster = NearestCentroid(model.arrays().cluster_centroids, scratch.encoded.data());
+    const int32_t cluster = NearestCentroid(model.cluster_centroids(), scratch.encoded.data());
     result.cluster_id = cluster;
     factors = model.cluster_mean_factors(cluster);
     from_cluster = true;
@@ -231,7 +231,7 @@ absl::StatusOr<Recommendation> Recommend(const Model& model, const Recommendatio
   if (personalised) {
     TopNScores(model.packed_product_factors(), factors, model.score_bias(), excluded, num_results, result.products);
   } else {
-    SelectTopNInto(model.arrays().product_popularity, excluded, num_results, result.products);
+    SelectTopNInto(model.product_popularity(), excluded, num_results, result.products);
   }
   return result;
 }

@@ -83,6 +83,7 @@ absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(con
   manager_options.poll_interval = options.poll_interval;
   manager_options.version_policy = options.version_policy;
   manager_options.keep_previous = options.keep_previous;
+  manager_options.load_options.map_customer_arrays = options.map_model_arrays;
   // Publications from the poll thread touch grpc_server_: start polling
   // only once the server is fully built.
   manager_options.start_polling = false;

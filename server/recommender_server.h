@@ -48,6 +48,9 @@ class RecommenderServer {
     std::string version_policy = "latest";
     // Previous stable versions kept loaded for instant rollback.
     int keep_previous = 1;
+    // Map the per-customer arrays of each version from their files (the
+    // default) instead of copying them into memory; see ModelLoadOptions.
+    bool map_model_arrays = true;
     // Audit log of ModelAdmin calls; empty writes the records to stderr.
     std::string audit_log_path;
     // Event log directory (feedback and served answers); empty: no event

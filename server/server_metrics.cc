@@ -247,7 +247,7 @@ void ServerMetrics::MakeHandles(const std::string& version, const std::string& v
   // The training cluster mix, from the version's own assignments.
   const int clusters = model->manifest().num_clusters();
   std::vector<int64_t> sizes(static_cast<size_t>(clusters), 0);
-  for (int32_t cluster : model->arrays().customer_clusters) ++sizes[static_cast<size_t>(cluster)];
+  for (int32_t cluster : model->customer_clusters()) ++sizes[static_cast<size_t>(cluster)];
   for (int64_t size : sizes) {
     handles.training_cluster_shares.push_back(
         static_cast<double>(size) / static_cast<double>(std::max<int64_t>(1, model->num_customers())));

@@ -26,6 +26,7 @@ ABSL_FLAG(int, products, 15, "--write: products.");
 ABSL_FLAG(std::string, model_base, "", "Model base directory.");
 ABSL_FLAG(int64_t, version, 1, "--load: version to load.");
 ABSL_FLAG(int, repeat, 1, "--load: load it this many times in one process.");
+ABSL_FLAG(bool, map, true, "--load: map the per-customer arrays (the server's default) instead of copying them.");
 ABSL_FLAG(int, hold, 2, "--load with --repeat: loaded copies kept in memory, like a server's stable and previous.");
 
 namespace {
@@ -89,15 +90,17 @@ int Load() {
   std::deque<std::shared_ptr<const easymoney::Model>> held;
   for (int round = 1; round <= absl::GetFlag(FLAGS_repeat); ++round) {
     const auto start = std::chrono::steady_clock::now();
-    auto model = easymoney::Model::Load(absl::GetFlag(FLAGS_model_base) + "/" + std::to_string(version), version);
+    auto model = easymoney::Model::Load(absl::GetFlag(FLAGS_model_base) + "/" + std::to_string(version), version,
+                                        {.map_customer_arrays = absl::GetFlag(FLAGS_map)});
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!model.ok()) {
       std::fprintf(stderr, "%s\n", std::string(model.status().message()).c_str());
       return 1;
     }
-    std::printf("loaded version %lld (%lld customers x %d factors) in %.3f s (load %d, %zu others in memory)\n",
+    std::printf("loaded version %lld (%lld customers x %d factors, %s) in %.3f s (load %d, %zu others in memory)\n",
                 static_cast<long long>(version), static_cast<long long>((*model)->num_customers()),
-                (*model)->num_factors(), seconds, round, held.size());
+                (*model)->num_factors(), (*model)->mapped_bytes() > 0 ? "mapped" : "copied", seconds, round,
+                held.size());
     std::fflush(stdout);
     held.push_back(*std::move(model));
     while (static_cast<int>(held.size()) > absl::GetFlag(FLAGS_hold)) held.pop_front();

@@ -1,5 +1,6 @@
 #include "core/model.h"
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -7,6 +8,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "core/manifest_json.h"
 #include "core/model_directory.h"
 #include "core/npy.h"
 #include "core/sha256.h"
@@ -49,45 +51,68 @@ void WriteBytes(const std::string& path, const std::string& bytes) {
   ASSERT_TRUE(WriteStringToFile(path, bytes).ok());
 }
 
-// Loads the version at `dir` and returns the error it must be refused with.
-absl::Status LoadError(const std::string& dir) {
-  auto model = Model::Load(dir, 1);
-  EXPECT_FALSE(model.ok()) << "version at " << dir << " was accepted";
-  return model.status();
-}
+// The tests that load from disk run twice: with the per-customer arrays
+// mapped from their files (the default) and copied into memory.
+class ModelLoadTest : public ::testing::TestWithParam<bool> {
+ protected:
+  static ModelLoadOptions options() { return {.map_customer_arrays = GetParam()}; }
 
-TEST(ModelTest, LoadReturnsTheArraysThatWereWritten) {
+  // Loads the version at `dir` and returns the error it must be refused with.
+  static absl::Status LoadError(const std::string& dir) {
+    auto model = Model::Load(dir, 1, options());
+    EXPECT_FALSE(model.ok()) << "version at " << dir << " was accepted";
+    return model.status();
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(MappedAndCopied, ModelLoadTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Mapped" : "Copied";
+                         });
+
+TEST_P(ModelLoadTest, LoadReturnsTheArraysThatWereWritten) {
   const TestModel written = MakeTestModel();
-  auto model = Model::Load(WriteVersion(written), 1);
+  const std::string dir = WriteVersion(written);
+  auto model = Model::Load(dir, 1, options());
   ASSERT_TRUE(model.ok()) << model.status();
-  const ModelArrays& arrays = (*model)->arrays();
-  EXPECT_EQ(arrays.customer_ids, written.arrays.customer_ids);
-  EXPECT_EQ(arrays.customer_factors, written.arrays.customer_factors);
-  EXPECT_EQ(arrays.product_factors, written.arrays.product_factors);
-  EXPECT_EQ(arrays.singular_values, written.arrays.singular_values);
-  EXPECT_EQ(arrays.cluster_centroids, written.arrays.cluster_centroids);
-  EXPECT_EQ(arrays.customer_clusters, written.arrays.customer_clusters);
-  EXPECT_EQ(arrays.holdings_indptr, written.arrays.holdings_indptr);
-  EXPECT_EQ(arrays.holdings_indices, written.arrays.holdings_indices);
-  EXPECT_EQ(arrays.product_popularity, written.arrays.product_popularity);
+  const Model& loaded = **model;
+  EXPECT_THAT(loaded.customer_ids(), ::testing::ElementsAreArray(written.arrays.customer_ids));
+  EXPECT_EQ(RowMajorMatrix(loaded.customer_factor_matrix()), written.arrays.customer_factors);
+  EXPECT_EQ(loaded.product_factors(), written.arrays.product_factors);
+  EXPECT_EQ(loaded.singular_values(), written.arrays.singular_values);
+  EXPECT_EQ(loaded.cluster_centroids(), written.arrays.cluster_centroids);
+  EXPECT_THAT(loaded.customer_clusters(), ::testing::ElementsAreArray(written.arrays.customer_clusters));
+  for (int64_t row = 0; row < loaded.num_customers(); ++row) {
+    const auto begin = written.arrays.holdings_indices.begin() + written.arrays.holdings_indptr[row];
+    const auto end = written.arrays.holdings_indices.begin() + written.arrays.holdings_indptr[row + 1];
+    EXPECT_THAT(loaded.customer_holdings(row), ::testing::ElementsAreArray(begin, end)) << row;
+  }
+  EXPECT_THAT(loaded.product_popularity(), ::testing::ElementsAreArray(written.arrays.product_popularity));
+  // Mapped: every per-customer file, whole, is in the mapping.
+  size_t per_customer_bytes = 0;
+  for (const char* file : {kCustomerIdsFile, kCustomerFactorsFile, kCustomerClustersFile, kHoldingsIndptrFile,
+                           kHoldingsIndicesFile}) {
+    per_customer_bytes += std::filesystem::file_size(dir + "/" + file);
+  }
+  EXPECT_EQ(loaded.mapped_bytes(), GetParam() ? per_customer_bytes : 0);
   EXPECT_EQ((*model)->version(), 1);
   EXPECT_EQ((*model)->num_products(), 4);
   EXPECT_EQ((*model)->num_factors(), 2);
   EXPECT_EQ((*model)->num_customers(), 3);
 }
 
-TEST(ModelTest, LoadReturnsTheManifestThatWasWritten) {
+TEST_P(ModelLoadTest, LoadReturnsTheManifestThatWasWritten) {
   const TestModel written = MakeTestModel();
-  auto model = Model::Load(WriteVersion(written), 1);
+  auto model = Model::Load(WriteVersion(written), 1, options());
   ASSERT_TRUE(model.ok()) << model.status();
   easymoney::model::v1::ModelManifest loaded = (*model)->manifest();
   loaded.clear_files();  // Filled in by WriteModelVersion; checked below.
   EXPECT_EQ(loaded.DebugString(), written.manifest.DebugString());
 }
 
-TEST(ModelTest, ManifestListsChecksumOfEveryFile) {
+TEST_P(ModelLoadTest, ManifestListsChecksumOfEveryFile) {
   const std::string dir = WriteVersion(MakeTestModel());
-  auto model = Model::Load(dir, 1);
+  auto model = Model::Load(dir, 1, options());
   ASSERT_TRUE(model.ok()) << model.status();
   const auto& files = (*model)->manifest().files();
   EXPECT_EQ(files.size(), std::size(kAllArrayFiles));
@@ -120,7 +145,7 @@ TEST(ModelTest, FindsProductsByIdAndNotOthers) {
   EXPECT_EQ((*model)->FindProduct("A"), std::nullopt);
 }
 
-TEST(ModelTest, RefusesChecksumMismatch) {
+TEST_P(ModelLoadTest, RefusesChecksumMismatch) {
   const std::string dir = WriteVersion(MakeTestModel());
   const std::string path = dir + "/" + kCustomerFactorsFile;
   std::string bytes = ReadBytes(path);
@@ -132,7 +157,7 @@ TEST(ModelTest, RefusesChecksumMismatch) {
   EXPECT_THAT(error.message(), HasSubstr("sha256"));
 }
 
-TEST(ModelTest, RefusesTruncatedFile) {
+TEST_P(ModelLoadTest, RefusesTruncatedFile) {
   const std::string dir = WriteVersion(MakeTestModel());
   const std::string path = dir + "/" + kProductFactorsFile;
   std::filesystem::resize_file(path, std::filesystem::file_size(path) - 4);
@@ -141,7 +166,7 @@ TEST(ModelTest, RefusesTruncatedFile) {
   EXPECT_THAT(error.message(), HasSubstr(kProductFactorsFile));
 }
 
-TEST(ModelTest, RefusesMissingArrayFile) {
+TEST_P(ModelLoadTest, RefusesMissingArrayFile) {
   const std::string dir = WriteVersion(MakeTestModel());
   std::filesystem::remove(dir + "/" + kHoldingsIndicesFile);
   const absl::Status error = LoadError(dir);
@@ -151,7 +176,7 @@ TEST(ModelTest, RefusesMissingArrayFile) {
   EXPECT_THAT(error.message(), HasSubstr("listed in the manifest but missing"));
 }
 
-TEST(ModelTest, MissingManifestIsNotFound) {
+TEST_P(ModelLoadTest, MissingManifestIsNotFound) {
   const std::string dir = WriteVersion(MakeTestModel());
   std::filesystem::remove(dir + "/" + kManifestFile);
   const absl::Status error = LoadError(dir);
@@ -159,7 +184,7 @@ TEST(ModelTest, MissingManifestIsNotFound) {
   EXPECT_THAT(error.message(), HasSubstr(kManifestFile));
 }
 
-TEST(ModelTest, RefusesMalformedManifestJson) {
+TEST_P(ModelLoadTest, RefusesMalformedManifestJson) {
   const std::string dir = WriteVersion(MakeTestModel());
   WriteBytes(dir + "/" + kManifestFile, "{\"format_version\": 1, \"products\": [");
   const absl::Status error = LoadError(dir);
@@ -167,7 +192,7 @@ TEST(ModelTest, RefusesMalformedManifestJson) {
   EXPECT_THAT(error.message(), HasSubstr("manifest.json"));
 }
 
-TEST(ModelTest, RefusesUnknownFormatVersion) {
+TEST_P(ModelLoadTest, RefusesUnknownFormatVersion) {
   TestModel model = MakeTestModel();
   model.manifest.set_format_version(kModelFormatVersion + 1);
   const absl::Status error = LoadError(WriteVersion(model));
@@ -185,7 +210,7 @@ TEST(ModelTest, RefusesNaNInCustomerFactors) {
   EXPECT_THAT(loaded.status().message(), HasSubstr("NaN"));
 }
 
-TEST(ModelTest, RefusesInfinityInFilesOnDisk) {
+TEST_P(ModelLoadTest, RefusesInfinityInFilesOnDisk) {
   TestModel model = MakeTestModel();
   model.arrays.product_factors(2, 1) = std::numeric_limits<float>::infinity();
   const absl::Status error = LoadError(WriteVersion(model));
@@ -193,7 +218,7 @@ TEST(ModelTest, RefusesInfinityInFilesOnDisk) {
   EXPECT_THAT(error.message(), HasSubstr(kProductFactorsFile));
 }
 
-TEST(ModelTest, RefusesArrayShapeThatDisagreesWithManifest) {
+TEST_P(ModelLoadTest, RefusesArrayShapeThatDisagreesWithManifest) {
   TestModel model = MakeTestModel();
   model.arrays.product_popularity.pop_back();
   const absl::Status error = LoadError(WriteVersion(model));
@@ -211,7 +236,7 @@ TEST(ModelTest, RefusesFactorCountThatDisagreesWithManifest) {
   EXPECT_THAT(loaded.status().message(), HasSubstr("shape (3, 2) does not match the manifest, expected (3, 3)"));
 }
 
-TEST(ModelTest, RefusesDuplicateProductIds) {
+TEST_P(ModelLoadTest, RefusesDuplicateProductIds) {
   TestModel model = MakeTestModel();
   model.manifest.mutable_products(3)->set_id("b");
   const absl::Status error = LoadError(WriteVersion(model));
@@ -219,7 +244,7 @@ TEST(ModelTest, RefusesDuplicateProductIds) {
   EXPECT_THAT(error.message(), HasSubstr("product id 'b' appears twice"));
 }
 
-TEST(ModelTest, RefusesUnsortedCustomerIds) {
+TEST_P(ModelLoadTest, RefusesUnsortedCustomerIds) {
   TestModel model = MakeTestModel();
   model.arrays.customer_ids = {10, 30, 20};
   const absl::Status error = LoadError(WriteVersion(model));
@@ -236,7 +261,7 @@ TEST(ModelTest, RefusesDuplicateCustomerIds) {
   EXPECT_THAT(loaded.status().message(), HasSubstr("strictly ascending"));
 }
 
-TEST(ModelTest, RefusesClusterIdOutOfRange) {
+TEST_P(ModelLoadTest, RefusesClusterIdOutOfRange) {
   TestModel model = MakeTestModel();
   model.arrays.customer_clusters = {0, 2, 1};
   const absl::Status error = LoadError(WriteVersion(model));
@@ -253,7 +278,7 @@ TEST(ModelTest, RefusesNegativeClusterId) {
   EXPECT_THAT(loaded.status().message(), HasSubstr(kCustomerClustersFile));
 }
 
-TEST(ModelTest, RefusesHoldingsIndexOutOfRange) {
+TEST_P(ModelLoadTest, RefusesHoldingsIndexOutOfRange) {
   TestModel model = MakeTestModel();
   model.arrays.holdings_indices = {0, 1, 4};
   const absl::Status error = LoadError(WriteVersion(model));
@@ -321,12 +346,12 @@ TEST(ModelTest, ClusterMeanFactorsAreTheMeansOfEachClustersCustomers) {
   EXPECT_THAT((*model)->cluster_mean_factors(1), ::testing::ElementsAre(0.5f, 2.0f));
 }
 
-TEST(ModelTest, LoadReadsOptionalAgesAndFlagsWhenWritten) {
+TEST_P(ModelLoadTest, LoadReadsOptionalAgesAndFlagsWhenWritten) {
   TestModel written = MakeTestModel();
   written.arrays.customer_ages = {16, -1, 70};
   written.arrays.customer_flags = {0, 1, 0};
   const std::string dir = WriteVersion(written);
-  auto model = Model::Load(dir, 1);
+  auto model = Model::Load(dir, 1, options());
   ASSERT_TRUE(model.ok()) << model.status();
   EXPECT_TRUE((*model)->manifest().files().contains(kCustomerAgesFile));
   EXPECT_TRUE((*model)->manifest().files().contains(kCustomerFlagsFile));
@@ -336,11 +361,11 @@ TEST(ModelTest, LoadReadsOptionalAgesAndFlagsWhenWritten) {
   EXPECT_THAT((*model)->customer_deceased(0), Optional(false));
 }
 
-TEST(ModelTest, VersionWithoutOptionalFilesHasNoAgesOrFlags) {
+TEST_P(ModelLoadTest, VersionWithoutOptionalFilesHasNoAgesOrFlags) {
   const std::string dir = WriteVersion(MakeTestModel());
   EXPECT_FALSE(std::filesystem::exists(dir + "/" + kCustomerAgesFile));
   EXPECT_FALSE(std::filesystem::exists(dir + "/" + kCustomerFlagsFile));
-  auto model = Model::Load(dir, 1);
+  auto model = Model::Load(dir, 1, options());
   ASSERT_TRUE(model.ok()) << model.status();
   EXPECT_EQ((*model)->customer_age(0), std::nullopt);
   EXPECT_EQ((*model)->customer_deceased(0), std::nullopt);
@@ -360,6 +385,74 @@ TEST(ModelTest, RefusesFlagsOfTheWrongLength) {
   auto loaded = Model::FromArrays(1, model.manifest, model.arrays);
   ASSERT_FALSE(loaded.ok());
   EXPECT_THAT(loaded.status().message(), HasSubstr(kCustomerFlagsFile));
+}
+
+TEST_P(ModelLoadTest, RefusesNaNInCustomerFactorsOnDisk) {
+  TestModel model = MakeTestModel();
+  model.arrays.customer_factors(2, 1) = std::numeric_limits<float>::quiet_NaN();
+  const absl::Status error = LoadError(WriteVersion(model));
+  EXPECT_EQ(error.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(error.message(), HasSubstr(kCustomerFactorsFile));
+  EXPECT_THAT(error.message(), HasSubstr("NaN"));
+}
+
+// Validation of mapped arrays runs while they are hashed; a corrupt copy
+// must still be named as one, not by the symptom validation sees first.
+TEST_P(ModelLoadTest, ChecksumMismatchWinsOverWhatTheCorruptBytesLookLike) {
+  const std::string dir = WriteVersion(MakeTestModel());
+  const std::string path = dir + "/" + kCustomerFactorsFile;
+  std::string bytes = ReadBytes(path);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(bytes.data() + bytes.size() - sizeof(float), &nan, sizeof(float));
+  WriteBytes(path, bytes);
+  const absl::Status error = LoadError(dir);
+  EXPECT_EQ(error.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(error.message(), HasSubstr("sha256"));
+  EXPECT_THAT(error.message(), HasSubstr(kCustomerFactorsFile));
+}
+
+// numpy aligns array data to 64 bytes; a hand-made file whose int64 data
+// starts at an odd offset cannot be used in place and is read instead.
+TEST_P(ModelLoadTest, LoadsAHandMadeFileWithUnalignedData) {
+  const TestModel written = MakeTestModel();
+  const std::string dir = WriteVersion(written);
+  // Magic, version 1.0, a 2-byte length, then a dict padded so the data
+  // starts at byte 84 (4 mod 8).
+  std::string dict = "{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }";
+  dict.resize(84 - 10 - 1, ' ');
+  dict += '\n';
+  std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
+  bytes += static_cast<char>(dict.size() & 0xff);
+  bytes += static_cast<char>(dict.size() >> 8);
+  bytes += dict;
+  bytes.append(reinterpret_cast<const char*>(written.arrays.customer_ids.data()),
+               written.arrays.customer_ids.size() * sizeof(int64_t));
+  WriteBytes(dir + "/" + kCustomerIdsFile, bytes);
+  auto manifest = ParseManifestJson(ReadBytes(dir + "/" + kManifestFile));
+  ASSERT_TRUE(manifest.ok()) << manifest.status();
+  (*manifest->mutable_files())[kCustomerIdsFile].set_sha256(Sha256Hex(bytes));
+  WriteBytes(dir + "/" + kManifestFile, ManifestToJson(*manifest));
+
+  auto model = Model::Load(dir, 1, options());
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_THAT((*model)->customer_ids(), ::testing::ElementsAreArray(written.arrays.customer_ids));
+  EXPECT_THAT((*model)->FindCustomer(20), Optional(1));
+  EXPECT_EQ((*model)->mapped_bytes(), 0);
+}
+
+// Retention deletes old version directories while they may still serve
+// (the previous version is kept for rollback): a mapped model keeps its
+// files' contents until it is released.
+TEST_P(ModelLoadTest, KeepsServingAfterItsFilesAreDeleted) {
+  const TestModel written = MakeTestModel();
+  const std::string dir = WriteVersion(written);
+  auto model = Model::Load(dir, 1, options());
+  ASSERT_TRUE(model.ok()) << model.status();
+  std::filesystem::remove_all(dir);
+  ASSERT_FALSE(std::filesystem::exists(dir));
+  EXPECT_EQ(RowMajorMatrix((*model)->customer_factor_matrix()), written.arrays.customer_factors);
+  EXPECT_THAT((*model)->FindCustomer(30), Optional(2));
+  EXPECT_THAT((*model)->customer_holdings(2), ::testing::ElementsAre(1, 2));
 }
 
 }  // namespace

@@ -239,7 +239,7 @@ TEST_F(TrainerTest, FixedHyperParametersSkipSelection) {
   EXPECT_EQ(model->manifest().training().recency_weight(), 3);
   EXPECT_THAT(model->manifest().training().selection(), ::testing::IsEmpty());
   // The prior's weight is given relative to the most popular product.
-  const std::vector<float>& popularity = model->arrays().product_popularity;
+  const std::span<const float> popularity = model->product_popularity();
   const float top = *std::max_element(popularity.begin(), popularity.end());
   EXPECT_NEAR(model->popularity_weight(), 0.5 / top, 1e-4 / top);
   // Fixed values are still evaluated.
@@ -253,10 +253,10 @@ TEST_F(TrainerTest, SameSeedGivesTheSameModel) {
   const auto second = LoadVersion(*again);
   ASSERT_NE(first, nullptr);
   ASSERT_NE(second, nullptr);
-  EXPECT_EQ(second->arrays().customer_ids, first->arrays().customer_ids);
-  EXPECT_TRUE(second->arrays().customer_factors == first->arrays().customer_factors);
-  EXPECT_EQ(second->arrays().customer_clusters, first->arrays().customer_clusters);
-  EXPECT_TRUE(second->arrays().cluster_centroids == first->arrays().cluster_centroids);
+  EXPECT_THAT(second->customer_ids(), ::testing::ElementsAreArray(first->customer_ids()));
+  EXPECT_TRUE(second->customer_factor_matrix() == first->customer_factor_matrix());
+  EXPECT_THAT(second->customer_clusters(), ::testing::ElementsAreArray(first->customer_clusters()));
+  EXPECT_TRUE(second->cluster_centroids() == first->cluster_centroids());
   EXPECT_EQ(second->manifest().training().selection(), first->manifest().training().selection());
 }
 
@@ -326,7 +326,7 @@ TEST_F(TrainerTest, ConversionsFromTheEventLogBecomeHoldingsOfTheNextVersion) {
     }
   }
   ASSERT_GE(product, 0);
-  const std::string customer = std::to_string(model->arrays().customer_ids[static_cast<size_t>(row)]);
+  const std::string customer = std::to_string(model->customer_ids()[static_cast<size_t>(row)]);
   const std::string log_dir = testing::MakeTempDir("events");
   {
     EventLog::Options log_options;

@@ -99,7 +99,7 @@ class EndToEndTest : public ::testing::Test {
   // A customer of the model holding at least `min_held` products.
   int64_t CustomerHolding(size_t min_held) const {
     for (int64_t row = 0; row < model_->num_customers(); ++row) {
-      if (model_->customer_holdings(row).size() >= min_held) return model_->arrays().customer_ids[row];
+      if (model_->customer_holdings(row).size() >= min_held) return model_->customer_ids()[row];
     }
     ADD_FAILURE() << "no customer holds " << min_held << " products";
     return 0;
@@ -153,7 +153,7 @@ TEST_F(EndToEndTest, KnownCustomerGetsPersonalisedScoresFromTheModelFactors) {
   for (int i = 0; i < response->products_size(); ++i) {
     const auto& product = response->products(i);
     const int32_t p = *model_->FindProduct(product.product_id());
-    const float expected = model_->arrays().customer_factors.row(row).dot(model_->arrays().product_factors.row(p));
+    const float expected = model_->customer_factor_matrix().row(row).dot(model_->product_factors().row(p));
     EXPECT_NEAR(product.score(), expected, 1e-5) << product.product_id();
     EXPECT_EQ(product.display_name(), model_->product(p).name());
     if (i > 0) {
@@ -219,7 +219,7 @@ TEST_F(EndToEndTest, UnknownCustomerGetsMostPopularProducts) {
   EXPECT_EQ(response->strategy(), v1::STRATEGY_POPULAR);
   EXPECT_FALSE(response->has_cluster_id());
   // Independently: the three most popular recommendable products.
-  const auto& popularity = model_->arrays().product_popularity;
+  const auto popularity = model_->product_popularity();
   std::vector<int> order;
   for (int p = 0; p < model_->num_products(); ++p) {
     if (Eligible(p, std::nullopt)) order.push_back(p);
@@ -241,14 +241,14 @@ TEST_F(EndToEndTest, CurrentHoldingsAreFoldedInWithThePureSvdFormula) {
   auto response = client_->Recommend(request);
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->strategy(), v1::STRATEGY_FOLD_IN);
-  const auto& v = model_->arrays().product_factors;
+  const auto& v = model_->product_factors();
   Eigen::VectorXf u = Eigen::VectorXf::Zero(v.cols());
   for (const std::string& id : held) u += v.row(*model_->FindProduct(id)).transpose();
   std::vector<std::pair<float, int>> expected;
   for (int p = 0; p < model_->num_products(); ++p) {
     const std::string& id = model_->product(p).id();
     if (!Eligible(p, std::nullopt) || std::find(held.begin(), held.end(), id) != held.end()) continue;
-    expected.emplace_back(-(v.row(p).dot(u) + model_->popularity_weight() * model_->arrays().product_popularity[p]),
+    expected.emplace_back(-(v.row(p).dot(u) + model_->popularity_weight() * model_->product_popularity()[p]),
                           p);
   }
   std::sort(expected.begin(), expected.end());
@@ -279,7 +279,7 @@ TEST_F(EndToEndTest, UnknownCustomerWithAProfileGetsItsNearestClustersRanking) {
   const FeatureSpec spec(model_->manifest().features().begin(), model_->manifest().features().end());
   std::vector<float> encoded(spec.size());
   EncodeProfile(spec, expected_profile, encoded);
-  const int32_t cluster = NearestCentroid(model_->arrays().cluster_centroids, encoded.data());
+  const int32_t cluster = NearestCentroid(model_->cluster_centroids(), encoded.data());
   ASSERT_TRUE(response->has_cluster_id());
   EXPECT_EQ(response->cluster_id(), cluster);
   // Scores are the cluster's mean factors times the product factors, plus the prior.
@@ -288,8 +288,8 @@ TEST_F(EndToEndTest, UnknownCustomerWithAProfileGetsItsNearestClustersRanking) {
   for (const auto& product : response->products()) {
     const int p = *model_->FindProduct(product.product_id());
     EXPECT_NEAR(product.score(),
-                model_->arrays().product_factors.row(p).dot(u) +
-                    model_->popularity_weight() * model_->arrays().product_popularity[p],
+                model_->product_factors().row(p).dot(u) +
+                    model_->popularity_weight() * model_->product_popularity()[p],
                 1e-5);
     EXPECT_TRUE(Eligible(p, 21));
   }
