@@ -10,6 +10,7 @@
 #include <grpcpp/server_builder.h>
 
 #include "core/cluster_migration.h"
+#include "core/process_cpu.h"
 #include "server/server_settings.h"
 
 #include "absl/strings/str_cat.h"
@@ -69,6 +70,10 @@ absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(con
   service_options.authorizer = server->authorizer_.get();
   service_options.max_in_flight = options.max_in_flight;
   service_options.overload_grace = options.overload_grace;
+  if (options.shed_on_cpu_saturation) {
+    server->cpu_shed_ = std::make_unique<CpuShedController>(options.cpu_shed);
+    service_options.cpu_shed = server->cpu_shed_.get();
+  }
   server->service_ = std::make_unique<RecommenderService>(service_options);
 
   auto audit = AuditLog::Open(options.audit_log_path);
@@ -123,6 +128,10 @@ absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(con
   }
   server->SetServing(server->models_->Current() != nullptr);
   server->analysis_thread_ = std::thread([self] { self->AnalysisLoop(); });
+  if (server->cpu_shed_ != nullptr) {
+    const absl::Duration interval = options.cpu_shed_interval;
+    server->cpu_shed_thread_ = std::thread([self, interval] { self->CpuShedLoop(interval); });
+  }
   server->models_->StartPolling();
   return server;
 }
@@ -133,6 +142,7 @@ RecommenderServer::~RecommenderServer() {
     stopping_ = true;
   }
   if (analysis_thread_.joinable()) analysis_thread_.join();
+  if (cpu_shed_thread_.joinable()) cpu_shed_thread_.join();
   Shutdown(absl::ZeroDuration());
   // Stop the poller before the services it publishes to go away.
   models_.reset();
@@ -194,6 +204,35 @@ void RecommenderServer::AnalysisLoop() {
     }
     const std::shared_ptr<const ServingSet> serving = models_ ? models_->Current() : nullptr;
     if (serving && serving->canary && serving->analysis.enabled()) AnalyseCanary(*serving);
+  }
+}
+
+void RecommenderServer::CpuShedLoop(absl::Duration interval) {
+  int64_t last_cpu = ProcessCpuNanos();
+  int64_t last_work = service_->work_nanos();
+  auto last_wall = std::chrono::steady_clock::now();
+  while (true) {
+    {
+      absl::MutexLock lock(&analysis_mu_);
+      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(analysis_mu_) { return stopping_; };
+      analysis_mu_.AwaitWithTimeout(absl::Condition(&stopping), interval);
+      if (stopping_) return;
+    }
+    const int64_t cpu = ProcessCpuNanos();
+    const int64_t work = service_->work_nanos();
+    const auto wall = std::chrono::steady_clock::now();
+    const double wall_nanos = static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(wall - last_wall).count());
+    const double used = static_cast<double>(cpu - last_cpu);
+    // Read each window: a pod's CPU limit or the affinity may change.
+    const double utilisation = wall_nanos > 0 ? std::min(1.0, used / (wall_nanos * UsableCpus())) : 0;
+    // Handler work is wall time on the handler's thread, which includes
+    // waiting for the CPU while saturated; bounded by what was used.
+    const double work_share = used > 0 ? std::min(1.0, static_cast<double>(work - last_work) / used) : 0;
+    cpu_shed_->Observe(utilisation, work_share);
+    metrics_->SetCpuShedding(utilisation, work_share, cpu_shed_->shed_share());
+    last_cpu = cpu;
+    last_work = work;
+    last_wall = wall;
   }
 }
 

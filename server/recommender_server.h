@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "core/audit_log.h"
 #include "core/canary_analysis.h"
+#include "core/cpu_shed_controller.h"
 #include "core/access_token_file.h"
 #include "server/call_authorizer.h"
 #include "server/model_admin_service.h"
@@ -73,6 +74,12 @@ class RecommenderServer {
     // `overload_grace`; 0: no limit.
     int max_in_flight = 0;
     absl::Duration overload_grace = absl::Milliseconds(100);
+    // Shed a share of new calls while the CPU is saturated by the handlers'
+    // work (core/cpu_shed_controller.h), sampled every `cpu_shed_interval`.
+    // Off by default here; the binary turns it on.
+    bool shed_on_cpu_saturation = false;
+    CpuShedController::Options cpu_shed;
+    absl::Duration cpu_shed_interval = absl::Milliseconds(100);
   };
 
   // Starts serving. The health status is NOT_SERVING until a model version
@@ -105,6 +112,9 @@ class RecommenderServer {
   // token file if it changed, and runs automatic canary analysis while a
   // rollout has it on; once a minute re-reads the certificate's expiry.
   void AnalysisLoop();
+  // Every cpu_shed_interval while CPU shedding is on: measures the window's
+  // CPU utilisation and handler work share and feeds the controller.
+  void CpuShedLoop(absl::Duration interval);
   void AnalyseCanary(const ServingSet& serving);
   void ReloadTokens();
   // Reads certificate_file_'s expiry into the metrics; logs a failure.
@@ -120,6 +130,8 @@ class RecommenderServer {
   absl::Mutex analysis_mu_;
   bool stopping_ ABSL_GUARDED_BY(analysis_mu_) = false;
   std::thread analysis_thread_;
+  std::unique_ptr<CpuShedController> cpu_shed_;  // Null: CPU shedding off.
+  std::thread cpu_shed_thread_;
   std::unique_ptr<EventLog> event_log_;
   std::unique_ptr<FeedbackRecorder> feedback_;
   std::unique_ptr<AccessTokenFile> tokens_;  // Null: no authentication.

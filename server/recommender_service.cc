@@ -254,6 +254,14 @@ grpc::ServerUnaryReactor* RecommenderService::StartCall(grpc::CallbackServerCont
                                                         grpc::Status& admission) {
   admission = authorizer_->Check(*context, Role::kRecommend);
   if (!admission.ok()) return context->DefaultReactor();
+  if (cpu_shed_ != nullptr && cpu_shed_->ShouldShed(static_cast<uint32_t>(ThreadRandom()()))) {
+    metrics_->OnShed();
+    admission = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                             absl::StrCat("overloaded: the server's CPU is saturated, refusing ",
+                                          static_cast<int>(cpu_shed_->shed_share() * 100 + 0.5),
+                                          "% of calls; retry with backoff"));
+    return context->DefaultReactor();
+  }
   const int64_t running = in_flight_.fetch_add(1, std::memory_order_relaxed);
   if (max_in_flight_ > 0 && Overloaded(running)) {
     // Shedding before any work: a refusal that costs microseconds keeps the
@@ -311,8 +319,11 @@ grpc::ServerUnaryReactor* RecommenderService::RecommendProductsBatch(grpc::Callb
     }
   }
   if (!status.ok()) response->Clear();
-  metrics_->RecordBatch(status.error_code(),
-                        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics_->RecordBatch(status.error_code(), seconds);
+  if (cpu_shed_ != nullptr && response->results_size() > 0) {
+    work_nanos_.fetch_add(static_cast<int64_t>(seconds * 1e9), std::memory_order_relaxed);
+  }
   reactor->Finish(status);
   return reactor;
 }
@@ -364,6 +375,9 @@ grpc::ServerUnaryReactor* RecommenderService::RecommendProducts(
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics->RecordRequest(status.error_code(), seconds);
+  if (admitted && cpu_shed_ != nullptr) {
+    work_nanos_.fetch_add(static_cast<int64_t>(seconds * 1e9), std::memory_order_relaxed);
+  }
   if (admitted && state != nullptr && state->serving->canary && window_ != nullptr) {
     window_->Record(variant, IsServerError(status.error_code()), seconds,
                     absl::Now());

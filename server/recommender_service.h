@@ -6,6 +6,7 @@
 
 #include "absl/time/time.h"
 
+#include "core/cpu_shed_controller.h"
 #include "core/canary_analysis.h"
 #include "core/model_manager.h"
 #include "easymoney/recommender/v1/recommender.grpc.pb.h"
@@ -53,6 +54,9 @@ class RecommenderService final
     // refused at once with RESOURCE_EXHAUSTED. 0: no limit.
     int max_in_flight = 0;
     absl::Duration overload_grace = absl::Milliseconds(100);
+    // Refuses its shed_share() of new calls with RESOURCE_EXHAUSTED; null:
+    // no CPU shedding. Borrowed.
+    const CpuShedController* cpu_shed = nullptr;
   };
   // Everything in `options` is borrowed and must outlive the service.
   explicit RecommenderService(const Options& options)
@@ -62,6 +66,7 @@ class RecommenderService final
         event_log_(options.event_log),
         authorizer_(options.authorizer),
         max_in_flight_(options.max_in_flight),
+        cpu_shed_(options.cpu_shed),
         overload_grace_ns_(absl::ToInt64Nanoseconds(options.overload_grace)),
         served_log_threshold_(SampleThreshold(options.served_log_sample)) {}
 
@@ -73,6 +78,10 @@ class RecommenderService final
   std::shared_ptr<const ServingState> Current() const { return state_.load(std::memory_order_acquire); }
   // Calls started and not yet done, for the in-flight gauge.
   int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+  // Wall time the handlers have spent on admitted calls' own work (routing,
+  // scoring, building the response), summed since start: what refusing a
+  // call would save, for the CPU shedding controller.
+  int64_t work_nanos() const { return work_nanos_.load(std::memory_order_relaxed); }
 
   grpc::ServerUnaryReactor* RecommendProductsBatch(
       grpc::CallbackServerContext* context,
@@ -111,6 +120,8 @@ class RecommenderService final
   EventLog* const event_log_;
   const CallAuthorizer* const authorizer_;
   const int max_in_flight_;
+  const CpuShedController* const cpu_shed_;
+  std::atomic<int64_t> work_nanos_{0};
   const int64_t overload_grace_ns_;
   // steady_clock nanoseconds since when the in-flight count has been at the
   // limit without a break; 0: below it.

@@ -54,6 +54,10 @@ ABSL_FLAG(int, max_in_flight, 1024,
           "RESOURCE_EXHAUSTED at once, when the count has stayed at the limit for --overload-grace (0: no limit).");
 ABSL_FLAG(absl::Duration, overload_grace, absl::Milliseconds(100),
           "How long the in-flight count may stay at --max-in-flight (a burst) before calls are shed.");
+ABSL_FLAG(bool, shed_on_cpu_saturation, true,
+          "While the server's CPU (its affinity and cgroup quota) stays saturated and the handlers' work is at "
+          "least half of it, refuse a growing share of new calls (up to 90%) with RESOURCE_EXHAUSTED, so the "
+          "queue ahead of the handlers drains instead of growing to the callers' deadlines.");
 
 namespace {
 
@@ -67,6 +71,7 @@ int RunServer() {
   options.poll_interval = absl::GetFlag(FLAGS_poll_interval);
   options.version_policy = absl::GetFlag(FLAGS_version_policy);
   options.keep_previous = absl::GetFlag(FLAGS_keep_previous);
+  options.shed_on_cpu_saturation = absl::GetFlag(FLAGS_shed_on_cpu_saturation);
   options.map_model_arrays = absl::GetFlag(FLAGS_map_model_arrays);
   options.audit_log_path = absl::GetFlag(FLAGS_audit_log);
   options.event_log_dir = absl::GetFlag(FLAGS_event_log_dir);

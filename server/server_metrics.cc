@@ -197,7 +197,8 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(const std::
                                              .Register(*metrics->registry_);
   metrics->shed_ = &prometheus::BuildCounter()
                         .Name("recommender_requests_shed_total")
-                        .Help("Calls refused with RESOURCE_EXHAUSTED because --max-in-flight calls were running.")
+                        .Help("Calls refused with RESOURCE_EXHAUSTED: --max-in-flight calls were running, or the "
+                              "CPU was saturated (--shed-on-cpu-saturation).")
                         .Register(*metrics->registry_)
                         .Add({});
   metrics->in_flight_ = &prometheus::BuildGauge()
@@ -205,6 +206,17 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(const std::
                              .Help("Recommender calls between handler start and response sent (sampled each second).")
                              .Register(*metrics->registry_)
                              .Add({});
+  const auto gauge = [&](const char* name, const char* help) {
+    return &prometheus::BuildGauge().Name(name).Help(help).Register(*metrics->registry_).Add({});
+  };
+  metrics->cpu_utilisation_ =
+      gauge("recommender_cpu_utilisation", "CPU time used by the server over the last 100 ms, as a share of the CPUs "
+                                           "it may use (affinity and cgroup quota); 0 unless CPU shedding runs.");
+  metrics->cpu_work_share_ =
+      gauge("recommender_cpu_work_share", "Share of the server's CPU time spent in the Recommender handlers' own work "
+                                          "over the last 100 ms; 0 unless CPU shedding runs.");
+  metrics->cpu_shed_share_ = gauge("recommender_cpu_shed_share",
+                                   "Share of new Recommender calls refused because the CPU is saturated (0..0.9).");
   metrics->without_model_ = std::make_unique<VersionMetrics>();
   metrics->MakeHandles("none", "none", nullptr, *metrics->without_model_);
   // A batch may mix variants, so the call itself carries no version.

@@ -133,6 +133,13 @@ class ServerMetrics {
   // calls in flight (from handler start until their response is sent).
   void OnShed() { shed_->Increment(); }
   void SetInFlight(int64_t calls) { in_flight_->Set(static_cast<double>(calls)); }
+  // The CPU shedding controller's inputs and output (sampled every 100 ms
+  // while it runs).
+  void SetCpuShedding(double utilisation, double work_share, double shed_share) {
+    cpu_utilisation_->Set(utilisation);
+    cpu_work_share_->Set(work_share);
+    cpu_shed_share_->Set(shed_share);
+  }
   // The gRPC port's certificate's notAfter. Without TLS never called, and
   // the series does not exist.
   void SetCertificateExpiry(absl::Time expiry);
@@ -177,6 +184,9 @@ class ServerMetrics {
   prometheus::Gauge* tokens_ = nullptr;
   prometheus::Counter* shed_ = nullptr;
   prometheus::Gauge* in_flight_ = nullptr;
+  prometheus::Gauge* cpu_utilisation_ = nullptr;
+  prometheus::Gauge* cpu_work_share_ = nullptr;
+  prometheus::Gauge* cpu_shed_share_ = nullptr;
   std::vector<prometheus::Gauge*> trained_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<int, std::string>, prometheus::Counter*> product_feedback_ ABSL_GUARDED_BY(mu_);
   std::map<std::tuple<int, int64_t, int>, prometheus::Counter*> version_feedback_ ABSL_GUARDED_BY(mu_);

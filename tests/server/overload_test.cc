@@ -4,7 +4,10 @@
 // twice the saturating load is measured by scripts/bench-overload, not
 // asserted here.)
 
+#include <sched.h>
+
 #include <chrono>
+#include <optional>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -46,13 +49,19 @@ struct Outcomes {
 // waves went out.
 class OverloadTest : public ::testing::Test {
  protected:
-  void StartServer(int max_in_flight, absl::Duration grace) {
+  void StartServer(int max_in_flight, absl::Duration grace,
+                   const std::optional<CpuShedController::Options>& cpu_shed = std::nullopt) {
     dir_ = testing::MakeTempDir("overload");
     const testing::TestModel model = testing::MakeTestModel();
     ASSERT_TRUE(WriteModelVersion(dir_ + "/models", model.manifest, model.arrays).ok());
     RecommenderServer::Options options = testing::LoopbackServerOptions(dir_ + "/models", dir_ + "/audit.log");
     options.max_in_flight = max_in_flight;
     options.overload_grace = grace;
+    if (cpu_shed.has_value()) {
+      options.shed_on_cpu_saturation = true;
+      options.cpu_shed = *cpu_shed;
+      options.cpu_shed_interval = absl::Milliseconds(50);
+    }
     auto server = RecommenderServer::Create(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -141,6 +150,56 @@ TEST_F(OverloadTest, BurstWithinTheGraceIsNotShed) {
   EXPECT_EQ(outcomes.shed, 0);
   EXPECT_EQ(outcomes.ok, 4 * 256);
   EXPECT_THAT(Metrics(), HasSubstr("recommender_requests_shed_total 0"));
+}
+
+// The CPU shedding path end to end: the process pinned to one CPU and kept
+// busy by waves of calls reaches the (lowered) saturation threshold, the
+// controller refuses a share of calls with its own message and counts them,
+// and once the load stops the share goes back to 0 and calls are answered.
+// The test model's handler work is tiny next to gRPC's, so the work-share
+// guard is off here; CpuShedControllerTest covers the guard.
+TEST_F(OverloadTest, ShedsWhileTheCpuIsSaturatedAndRecoversAfterwards) {
+  cpu_set_t original;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(original), &original), 0);
+  int first = 0;
+  while (!CPU_ISSET(first, &original)) ++first;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  // Threads started from here on inherit the mask; the server's are.
+  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+  CpuShedController::Options cpu_shed;
+  cpu_shed.saturated_utilisation = 0.3;
+  cpu_shed.min_work_share = 0;
+  StartServer(/*max_in_flight=*/0, absl::ZeroDuration(), cpu_shed);
+  Outcomes outcomes;
+  // A wave of 256 calls takes tens of milliseconds; the controller samples
+  // every 50 ms and refuses 10% more after each saturated window.
+  SendWaves(400, outcomes);
+  {
+    absl::MutexLock lock(&outcomes.mu);
+    EXPECT_GT(outcomes.shed, 0);
+    EXPECT_GT(outcomes.ok, 0);
+    EXPECT_EQ(outcomes.other, 0);
+    EXPECT_THAT(outcomes.shed_message, HasSubstr("CPU is saturated"));
+    EXPECT_THAT(Metrics(), HasSubstr(absl::StrCat("recommender_requests_shed_total ", outcomes.shed)));
+  }
+  EXPECT_THAT(Metrics(), HasSubstr("recommender_cpu_utilisation "));
+  // Idle, the share decays by 2% a window: back to 0 within a few seconds.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (Metrics().find("recommender_cpu_shed_share 0\n") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_THAT(Metrics(), HasSubstr("recommender_cpu_shed_share 0\n"));
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()), grpc::InsecureChannelCredentials());
+  auto stub = v1::Recommender::NewStub(channel);
+  grpc::ClientContext context;
+  v1::RecommendProductsRequest request;
+  request.set_customer_id("10");
+  v1::RecommendProductsResponse response;
+  EXPECT_TRUE(stub->RecommendProducts(&context, request, &response).ok());
+  ASSERT_EQ(sched_setaffinity(0, sizeof(original), &original), 0);
 }
 
 }  // namespace
