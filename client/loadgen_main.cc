@@ -32,6 +32,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client/adaptive_throttle.h"
 #include "client/customer_sampler.h"
 #include "client/latency_recorder.h"
 #include "client/load_balancing.h"
@@ -65,6 +66,10 @@ ABSL_FLAG(std::string, id_range, "", "Customer ids: the inclusive range A:B, e.g
 ABSL_FLAG(double, zipf, 0, "Draw customers with a Zipf law of this exponent (e.g. 1.1); 0: uniformly.");
 ABSL_FLAG(int, n, 0, "num_results of each request (0: the server's default, 5).");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(5), "Deadline of each request.");
+ABSL_FLAG(double, adaptive_throttle, 0,
+          "Client-side adaptive throttling as a backend using the client library would do it: refuse calls "
+          "locally while the server refuses them for overload, letting through this multiple (K, e.g. 1.1 or 2) "
+          "of what the server recently accepted; 0: off. Local refusals are reported apart.");
 ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(5), "How long to wait for the channel to connect first.");
 ABSL_FLAG(uint64_t, seed, 42, "Random seed of the customer draw.");
 ABSL_FLAG(bool, json, false, "Print the report as one JSON object on stdout.");
@@ -103,12 +108,14 @@ struct Config {
   std::string authorization;
   uint64_t seed = 42;
   bool progress = true;
+  double adaptive_throttle = 0;  // K; 0: off.
 };
 
 // What a run measured.
 struct Report {
-  int64_t sent = 0;
+  int64_t sent = 0;  // Including those refused locally.
   int64_t ok = 0;
+  int64_t throttled = 0;  // Refused locally by the adaptive throttle, never sent.
   std::map<int, int64_t> errors_by_code;
   double elapsed_seconds = 0;
   easymoney::LatencyRecorder latencies;  // Successful requests only.
@@ -129,6 +136,10 @@ class LoadGenerator {
                 Config config)
       : sampler_(sampler), config_(config), random_(config.seed) {
     for (const auto& channel : channels) stubs_.push_back(v1::Recommender::NewStub(channel));
+    if (config_.adaptive_throttle > 0) {
+      throttle_ = std::make_unique<easymoney::AdaptiveThrottle>(
+          easymoney::AdaptiveThrottle::Options{.accepts_multiplier = config_.adaptive_throttle});
+    }
   }
 
   Report Run() {
@@ -184,6 +195,13 @@ class LoadGenerator {
   }
 
   void Send(int64_t customer_id, Clock::time_point scheduled) {
+    if (throttle_ != nullptr && !throttle_->Admit(absl::Now(), ThrottleDraw())) {
+      absl::MutexLock lock(&mu_);
+      ++report_.throttled;
+      --outstanding_;
+      last_completion_ = Clock::now();
+      return;
+    }
     auto* call = new Call;
     call->scheduled = scheduled;
     call->context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(config_.timeout));
@@ -203,6 +221,7 @@ class LoadGenerator {
     const absl::Duration service_latency = absl::FromChrono(now - call->sent);
     const absl::Duration send_lag = absl::FromChrono(call->sent - call->scheduled);
     delete call;
+    if (throttle_ != nullptr) throttle_->Record(absl::Now(), status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED);
     {
       absl::MutexLock lock(&mu_);
       if (config_.rate > 0) report_.send_lags.Record(send_lag);
@@ -263,6 +282,12 @@ class LoadGenerator {
     if (config_.progress && terminal) std::fprintf(stderr, "\n");
   }
 
+  double ThrottleDraw() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    return std::uniform_real_distribution<double>(0, 1)(random_);
+  }
+
+  std::unique_ptr<easymoney::AdaptiveThrottle> throttle_;  // Null: off.
   std::vector<std::unique_ptr<v1::Recommender::Stub>> stubs_;
   std::atomic<uint64_t> next_stub_{0};
   const easymoney::CustomerSampler& sampler_;
@@ -359,7 +384,9 @@ void PrintPercentiles(const char* label, const easymoney::LatencyRecorder& laten
 
 void PrintReport(const Report& report, const Config& config, const std::string& target) {
   const easymoney::LatencyRecorder& latencies = report.latencies;
-  const int64_t errors = report.sent - report.ok;
+  // Calls refused locally by the adaptive throttle were never sent: they are
+  // counted apart, not as errors the server returned.
+  const int64_t errors = report.sent - report.ok - report.throttled;
   const double throughput = report.elapsed_seconds > 0 ? static_cast<double>(report.sent) / report.elapsed_seconds : 0;
   if (absl::GetFlag(FLAGS_json)) {
     std::string errors_json;
@@ -374,12 +401,12 @@ void PrintReport(const Report& report, const Config& config, const std::string& 
     }
     std::printf(
         "{\"target\": \"%s\", \"mode\": \"%s\", \"concurrency\": %d, \"rate\": %.6g, \"elapsed_seconds\": %.6f, "
-        "\"requests\": %lld, \"ok\": %lld, \"errors\": %lld, \"errors_by_code\": {%s}, \"throughput_per_second\": "
-        "%.3f, \"latency_ms\": %s%s}\n",
+        "\"requests\": %lld, \"ok\": %lld, \"errors\": %lld, \"throttled\": %lld, \"errors_by_code\": {%s}, "
+        "\"throughput_per_second\": %.3f, \"latency_ms\": %s%s}\n",
         target.c_str(), config.rate > 0 ? "open" : "closed", config.rate > 0 ? 0 : config.concurrency, config.rate,
         report.elapsed_seconds, static_cast<long long>(report.sent), static_cast<long long>(report.ok),
-        static_cast<long long>(errors), errors_json.c_str(), throughput, PercentilesJson(latencies).c_str(),
-        open_loop_json.c_str());
+        static_cast<long long>(errors), static_cast<long long>(report.throttled), errors_json.c_str(), throughput,
+        PercentilesJson(latencies).c_str(), open_loop_json.c_str());
     return;
   }
   if (config.rate > 0) {
@@ -388,8 +415,12 @@ void PrintReport(const Report& report, const Config& config, const std::string& 
     std::printf("%s: closed loop, concurrency %d, %.2f s\n", target.c_str(), config.concurrency,
                 report.elapsed_seconds);
   }
-  std::printf("requests    %lld (ok %lld, errors %lld)\n", static_cast<long long>(report.sent),
+  std::printf("requests    %lld (ok %lld, errors %lld", static_cast<long long>(report.sent),
               static_cast<long long>(report.ok), static_cast<long long>(errors));
+  if (config.adaptive_throttle > 0) {
+    std::printf(", refused locally by the adaptive throttle %lld", static_cast<long long>(report.throttled));
+  }
+  std::printf(")\n");
   std::printf("throughput  %.1f requests/s\n", throughput);
   PrintPercentiles("latency ms ", latencies,
                    config.rate > 0 ? "successful requests, from the scheduled send" : "successful requests");
@@ -420,6 +451,10 @@ int main(int argc, char** argv) {
   config.rate = absl::GetFlag(FLAGS_rate);
   config.concurrency = absl::GetFlag(FLAGS_concurrency);
   config.max_outstanding = absl::GetFlag(FLAGS_max_outstanding);
+  config.adaptive_throttle = absl::GetFlag(FLAGS_adaptive_throttle);
+  if (config.adaptive_throttle != 0 && !(config.adaptive_throttle >= 1)) {
+    return UsageError("--adaptive-throttle must be 0 (off) or at least 1");
+  }
   config.duration = absl::GetFlag(FLAGS_duration);
   config.max_requests = absl::GetFlag(FLAGS_requests);
   config.num_results = absl::GetFlag(FLAGS_n);

@@ -1,6 +1,7 @@
 #include "client/recommender_client.h"
 
 #include <chrono>
+#include <random>
 
 #include <grpcpp/client_context.h>
 
@@ -18,6 +19,10 @@ absl::Status FromGrpc(const grpc::Status& status) {
 
 RecommenderClient::RecommenderClient(Options options, std::shared_ptr<grpc::Channel> channel)
     : options_(std::move(options)),
+      throttle_(options_.adaptive_throttle > 0
+                    ? std::make_unique<AdaptiveThrottle>(
+                          AdaptiveThrottle::Options{.accepts_multiplier = options_.adaptive_throttle})
+                    : nullptr),
       channel_(std::move(channel)),
       recommender_(easymoney::recommender::v1::Recommender::NewStub(channel_)),
       health_(grpc::health::v1::Health::NewStub(channel_)),
@@ -36,8 +41,17 @@ absl::StatusOr<easymoney::recommender::v1::RecommendProductsResponse> Recommende
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(options_.timeout));
   if (!options_.security.token.empty()) context.AddMetadata("authorization", "Bearer " + options_.security.token);
+  if (throttle_ != nullptr) {
+    thread_local std::mt19937_64 random(std::random_device{}());
+    if (!throttle_->Admit(absl::Now(), std::uniform_real_distribution<double>(0, 1)(random))) {
+      return absl::ResourceExhaustedError(
+          "refused by the client: the server has been refusing calls for overload (adaptive throttling); "
+          "retry with backoff");
+    }
+  }
   easymoney::recommender::v1::RecommendProductsResponse response;
   const grpc::Status status = recommender_->RecommendProducts(&context, request, &response);
+  if (throttle_ != nullptr) throttle_->Record(absl::Now(), status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED);
   if (!status.ok()) return FromGrpc(status);
   return response;
 }

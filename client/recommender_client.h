@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/adaptive_throttle.h"
 #include "client/channel_security.h"
 #include "easymoney/recommender/v1/recommender.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -42,6 +43,11 @@ class RecommenderClient {
     // TLS, client certificate and bearer token (default: plaintext, no
     // token).
     ChannelSecurity security;
+    // Client-side adaptive throttling of Recommend (adaptive_throttle.h):
+    // K, the multiple of the server's recently accepted calls this client
+    // may send; 0 turns it off. Calls refused locally come back as
+    // RESOURCE_EXHAUSTED without reaching the server.
+    double adaptive_throttle = 0;
   };
 
   // Creates the channel. Connects lazily on the first call. Errors:
@@ -74,6 +80,7 @@ class RecommenderClient {
   RecommenderClient(Options options, std::shared_ptr<grpc::Channel> channel);
 
   const Options options_;
+  std::unique_ptr<AdaptiveThrottle> throttle_;  // Null: no throttling.
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<easymoney::recommender::v1::Recommender::Stub> recommender_;
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;

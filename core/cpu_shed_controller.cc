@@ -5,15 +5,38 @@
 
 namespace easymoney {
 
-void CpuShedController::Observe(double utilisation, double work_share) {
-  if (!std::isfinite(utilisation) || !std::isfinite(work_share)) return;
-  if (utilisation >= options_.saturated_utilisation && work_share >= options_.min_work_share) {
-    share_ = std::min(options_.max_share, share_ + options_.raise_step);
-  } else {
-    // Room on the CPU, or refusing does not pay for itself: give calls back.
-    share_ = std::max(0.0, share_ - options_.lower_step);
+double CpuShedController::NeededShare(const Window& window) const {
+  const double available = window.seconds * window.cpus;
+  if (window.calls <= 0 || window.cpu_seconds <= 0 || available <= 0) return 0;
+  const double utilisation = window.cpu_seconds / available;
+  // Not saturated and nothing being refused: nothing to do.
+  if (utilisation < options_.target_utilisation && share_ == 0) return 0;
+  if (window.admitted <= 0) return share_;  // No answer to price; hold.
+  const double work_per_answer = window.work_seconds / static_cast<double>(window.admitted);
+  const double overhead_per_call =
+      std::max(0.0, window.cpu_seconds - window.work_seconds) / static_cast<double>(window.calls);
+  // Refusing a call saves its handler work only: not worth it when that is
+  // a small part of what answering costs. (Per answer, not per window: the
+  // more is refused, the more of the window's CPU is refusals' overhead.)
+  if (work_per_answer < options_.min_work_share * (work_per_answer + overhead_per_call)) return 0;
+  const double target =
+      utilisation >= options_.full_utilisation ? options_.drain_utilisation : options_.target_utilisation;
+  const double affordable =
+      (target * available - static_cast<double>(window.calls) * overhead_per_call) / work_per_answer;
+  return std::clamp(1.0 - affordable / static_cast<double>(window.calls), 0.0, options_.max_share);
+}
+
+void CpuShedController::Observe(const Window& window) {
+  if (!std::isfinite(window.seconds) || !std::isfinite(window.cpu_seconds) || !std::isfinite(window.work_seconds) ||
+      !std::isfinite(window.cpus)) {
+    return;
   }
-  threshold_.store(static_cast<uint32_t>(std::min(share_, 1.0) * 4294967295.0), std::memory_order_relaxed);
+  const double needed = NeededShare(window);
+  // Up at once (a backlog grows while the share is short), down by halves
+  // (one quiet window is not the end of an overload).
+  share_ = needed >= share_ ? needed : (share_ + needed) / 2;
+  if (share_ < 0.005) share_ = 0;
+  threshold_.store(static_cast<uint32_t>(share_ * 4294967295.0), std::memory_order_relaxed);
 }
 
 }  // namespace easymoney

@@ -7,18 +7,29 @@
 // from handler start never sees it, and latency grows until callers' deadlines
 // expire. The one signal the process does have is its own CPU: saturated for
 // a whole sample window means calls are waiting for it. The controller then
-// refuses a growing share of new calls at once (a refusal skips the handler's
-// work, so the CPU it frees drains the queue) and gives the share back once
-// the CPU has room again.
+// refuses a share of new calls at once (a refusal skips the handler's work,
+// so the CPU it frees drains the queue) and gives the share back once the
+// calls fit again.
+//
+// The share is computed, not stepped: from one window it knows the calls
+// that reached a handler, what the handlers' work cost per admitted call (w)
+// and what everything else cost per call (g: gRPC's own work, which a
+// refusal costs too), so the calls it can afford to answer within
+// `target_utilisation` of the CPUs are
+//     admitted* = (target x CPU seconds available - calls x g) / w
+// and the share to refuse is 1 - admitted* / calls. Stepping towards
+// saturation overshoots (a draining backlog keeps the CPU busy after the
+// share is already enough) and makes clients that throttle themselves
+// chase the server; the computed share does not.
 //
 // Refusing only helps when the handler's work is a large part of what a call
 // costs: when a call is mostly the RPC framework's own work, a refusal costs
 // nearly as much as an answer, and shedding would only turn answers into
-// errors. So the share only grows while the handlers' work is at least
-// `min_work_share` of the CPU the process uses.
+// errors. So nothing is refused unless the handlers' work is at least
+// `min_work_share` of what answering a call costs (w / (w + g)).
 //
 //   CpuShedController controller({});
-//   controller.Observe(utilisation, work_share);  // sampler thread, every 100 ms
+//   controller.Observe(window);  // sampler thread, every 100 ms
 //   if (controller.ShouldShed(draw)) { /* RESOURCE_EXHAUSTED */ }
 //
 // Thread-safety: Observe from one thread at a time; shed_share and
@@ -32,29 +43,38 @@ namespace easymoney {
 class CpuShedController {
  public:
   struct Options {
-    // A window at or above this utilisation is saturated: the share grows.
-    // Any other window gives a little back, so the share settles at the
-    // least that keeps the CPU just short of saturation (a backlog still
-    // draining keeps the CPU saturated after the share is already enough;
-    // the decay undoes that overshoot).
-    double saturated_utilisation = 0.9;
-    // Least share of the process's CPU time spent in the handlers' own work
-    // for refusals to relieve the CPU.
+    // Shedding starts when a window's CPU use reaches this share of the
+    // CPUs the process may use, and the share is computed so that the
+    // admitted calls keep it there.
+    double target_utilisation = 0.9;
+    // A window that used the CPU fully (`full_utilisation` or more) had
+    // calls waiting for it: a backlog, which the headroom of
+    // target_utilisation would take seconds to drain. Such a window's share
+    // is computed for `drain_utilisation` instead, so the backlog drains in
+    // a few windows.
+    double full_utilisation = 0.98;
+    double drain_utilisation = 0.7;
+    // Least share of an answer's CPU cost that is the handler's own work
+    // (what a refusal saves) for refusals to relieve the CPU.
     double min_work_share = 0.5;
-    // Change of the refused share per saturated / relieved window.
-    double raise_step = 0.1;
-    double lower_step = 0.02;
     // The most that is ever refused, so some calls always get through and
     // the controller keeps seeing what answering costs.
     double max_share = 0.9;
   };
 
+  // What one sample window measured.
+  struct Window {
+    double seconds = 0;      // Wall time.
+    double cpus = 1;         // CPUs the process may use.
+    double cpu_seconds = 0;  // CPU time the process used.
+    int64_t calls = 0;       // Calls that reached a handler (admitted or refused here).
+    int64_t admitted = 0;    // Of those, the ones this controller let through.
+    double work_seconds = 0; // The handlers' work on the admitted calls.
+  };
+
   explicit CpuShedController(const Options& options) : options_(options) {}
 
-  // One sample window: `utilisation` is the process's CPU time over the
-  // window's wall time times the CPUs it may use (0..1; more is read as 1),
-  // `work_share` the part of that CPU time the handlers' work took (0..1).
-  void Observe(double utilisation, double work_share);
+  void Observe(const Window& window);
 
   // Share of new calls refused now, 0..max_share.
   double shed_share() const {
@@ -64,6 +84,9 @@ class CpuShedController {
   bool ShouldShed(uint32_t draw) const { return draw < threshold_.load(std::memory_order_relaxed); }
 
  private:
+  // The share the window says is needed, before smoothing.
+  double NeededShare(const Window& window) const;
+
   const Options options_;
   double share_ = 0;  // Only Observe touches it.
   std::atomic<uint32_t> threshold_{0};

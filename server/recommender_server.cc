@@ -210,6 +210,8 @@ void RecommenderServer::AnalysisLoop() {
 void RecommenderServer::CpuShedLoop(absl::Duration interval) {
   int64_t last_cpu = ProcessCpuNanos();
   int64_t last_work = service_->work_nanos();
+  int64_t last_checked = service_->calls_checked();
+  int64_t last_admitted = service_->calls_admitted();
   auto last_wall = std::chrono::steady_clock::now();
   while (true) {
     {
@@ -220,18 +222,35 @@ void RecommenderServer::CpuShedLoop(absl::Duration interval) {
     }
     const int64_t cpu = ProcessCpuNanos();
     const int64_t work = service_->work_nanos();
+    const int64_t checked = service_->calls_checked();
+    const int64_t admitted = service_->calls_admitted();
     const auto wall = std::chrono::steady_clock::now();
-    const double wall_nanos = static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(wall - last_wall).count());
-    const double used = static_cast<double>(cpu - last_cpu);
+    CpuShedController::Window window;
+    window.seconds = std::chrono::duration<double>(wall - last_wall).count();
     // Read each window: a pod's CPU limit or the affinity may change.
-    const double utilisation = wall_nanos > 0 ? std::min(1.0, used / (wall_nanos * UsableCpus())) : 0;
-    // Handler work is wall time on the handler's thread, which includes
+    window.cpus = UsableCpus();
+    window.cpu_seconds = static_cast<double>(cpu - last_cpu) * 1e-9;
+    window.calls = checked - last_checked;
+    window.admitted = admitted - last_admitted;
+    // Handler work is wall time on the handlers' threads, which includes
     // waiting for the CPU while saturated; bounded by what was used.
-    const double work_share = used > 0 ? std::min(1.0, static_cast<double>(work - last_work) / used) : 0;
-    cpu_shed_->Observe(utilisation, work_share);
-    metrics_->SetCpuShedding(utilisation, work_share, cpu_shed_->shed_share());
+    window.work_seconds = std::min(window.cpu_seconds, static_cast<double>(work - last_work) * 1e-9);
+    cpu_shed_->Observe(window);
+    const double available = window.seconds * window.cpus;
+    // What part of an answer's cost is the handler's work (what a refusal saves).
+    double work_share = 0;
+    if (window.admitted > 0 && window.calls > 0) {
+      const double work = window.work_seconds / static_cast<double>(window.admitted);
+      const double overhead =
+          std::max(0.0, window.cpu_seconds - window.work_seconds) / static_cast<double>(window.calls);
+      work_share = work + overhead > 0 ? work / (work + overhead) : 0;
+    }
+    metrics_->SetCpuShedding(available > 0 ? std::min(1.0, window.cpu_seconds / available) : 0, work_share,
+                             cpu_shed_->shed_share());
     last_cpu = cpu;
     last_work = work;
+    last_checked = checked;
+    last_admitted = admitted;
     last_wall = wall;
   }
 }

@@ -82,6 +82,10 @@ class RecommenderService final
   // scoring, building the response), summed since start: what refusing a
   // call would save, for the CPU shedding controller.
   int64_t work_nanos() const { return work_nanos_.load(std::memory_order_relaxed); }
+  // Calls that passed the token check, and of them those the CPU shedding
+  // let through, since start (counted only while CPU shedding is on).
+  int64_t calls_checked() const { return calls_checked_.load(std::memory_order_relaxed); }
+  int64_t calls_admitted() const { return calls_admitted_.load(std::memory_order_relaxed); }
 
   grpc::ServerUnaryReactor* RecommendProductsBatch(
       grpc::CallbackServerContext* context,
@@ -122,6 +126,8 @@ class RecommenderService final
   const int max_in_flight_;
   const CpuShedController* const cpu_shed_;
   std::atomic<int64_t> work_nanos_{0};
+  std::atomic<int64_t> calls_checked_{0};
+  std::atomic<int64_t> calls_admitted_{0};
   const int64_t overload_grace_ns_;
   // steady_clock nanoseconds since when the in-flight count has been at the
   // limit without a break; 0: below it.

@@ -55,9 +55,10 @@ ABSL_FLAG(int, max_in_flight, 1024,
 ABSL_FLAG(absl::Duration, overload_grace, absl::Milliseconds(100),
           "How long the in-flight count may stay at --max-in-flight (a burst) before calls are shed.");
 ABSL_FLAG(bool, shed_on_cpu_saturation, true,
-          "While the server's CPU (its affinity and cgroup quota) stays saturated and the handlers' work is at "
-          "least half of it, refuse a growing share of new calls (up to 90%) with RESOURCE_EXHAUSTED, so the "
-          "queue ahead of the handlers drains instead of growing to the callers' deadlines.");
+          "When the server's CPU (its affinity and cgroup quota) reaches 90% and the handler's work is at least "
+          "half of what an answer costs, refuse the share of new calls (up to 90%) that the CPU cannot afford to "
+          "answer with RESOURCE_EXHAUSTED, so the queue ahead of the handlers drains instead of growing to the "
+          "callers' deadlines.");
 
 namespace {
 

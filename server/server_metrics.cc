@@ -213,8 +213,9 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(const std::
       gauge("recommender_cpu_utilisation", "CPU time used by the server over the last 100 ms, as a share of the CPUs "
                                            "it may use (affinity and cgroup quota); 0 unless CPU shedding runs.");
   metrics->cpu_work_share_ =
-      gauge("recommender_cpu_work_share", "Share of the server's CPU time spent in the Recommender handlers' own work "
-                                          "over the last 100 ms; 0 unless CPU shedding runs.");
+      gauge("recommender_cpu_work_share", "Share of an answer's CPU cost that is the Recommender handler's own work "
+                                          "(what refusing a call saves), over the last 100 ms; 0 unless CPU shedding "
+                                          "runs.");
   metrics->cpu_shed_share_ = gauge("recommender_cpu_shed_share",
                                    "Share of new Recommender calls refused because the CPU is saturated (0..0.9).");
   metrics->without_model_ = std::make_unique<VersionMetrics>();

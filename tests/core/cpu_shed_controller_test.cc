@@ -8,6 +8,8 @@
 namespace easymoney {
 namespace {
 
+using Window = CpuShedController::Window;
+
 // Share of 100,000 evenly spread draws that ShouldShed refuses.
 double RefusedShare(const CpuShedController& controller) {
   constexpr int kDraws = 100000;
@@ -18,77 +20,112 @@ double RefusedShare(const CpuShedController& controller) {
   return static_cast<double>(refused) / kDraws;
 }
 
-TEST(CpuShedControllerTest, RefusesNothingUntilTheCpuIsSaturated) {
+// A 100 ms window on one CPU in which `calls` calls reached the handlers and
+// `admitted` were answered, each answer costing `work_us` of handler work and
+// every call `overhead_us` of everything else.
+Window Sample(int64_t calls, int64_t admitted, double work_us, double overhead_us) {
+  Window window;
+  window.seconds = 0.1;
+  window.cpus = 1;
+  window.work_seconds = static_cast<double>(admitted) * work_us * 1e-6;
+  window.cpu_seconds = std::min(0.1, window.work_seconds + static_cast<double>(calls) * overhead_us * 1e-6);
+  window.calls = calls;
+  window.admitted = admitted;
+  return window;
+}
+
+TEST(CpuShedControllerTest, RefusesNothingWhileTheCallsFit) {
   CpuShedController controller({});
-  for (int i = 0; i < 50; ++i) controller.Observe(0.85, 0.9);
+  // 1,000 calls of 50 + 20 us: 70% of the CPU.
+  for (int i = 0; i < 20; ++i) controller.Observe(Sample(1000, 1000, 50, 20));
   EXPECT_EQ(controller.shed_share(), 0);
   EXPECT_EQ(RefusedShare(controller), 0);
 }
 
-TEST(CpuShedControllerTest, RefusesAGrowingShareWhileSaturatedByHandlerWork) {
+// Over the target but not full: 2,000 calls reached the handlers and 1,500
+// were answered, 0.075 s of work (50 us each) plus 0.02 s of overhead (10 us
+// a call), 95% of the CPU. The 90% target affords 0.09 - 0.02 = 0.07 s of
+// answers, 1,400 of the 2,000 calls: 30% are refused.
+TEST(CpuShedControllerTest, RefusesTheShareTheCpuCannotAffordToAnswer) {
   CpuShedController controller({});
-  controller.Observe(1.0, 0.9);
-  EXPECT_NEAR(controller.shed_share(), 0.1, 1e-6);
-  controller.Observe(0.97, 0.9);
-  controller.Observe(0.95, 0.9);
-  EXPECT_NEAR(controller.shed_share(), 0.3, 1e-6);
-  EXPECT_NEAR(RefusedShare(controller), 0.3, 0.001);
+  controller.Observe(Sample(2000, 1500, 50, 10));
+  EXPECT_NEAR(controller.shed_share(), 0.3, 0.002);
+  EXPECT_NEAR(RefusedShare(controller), 0.3, 0.003);
+}
+
+// A window that used the whole CPU had a backlog: its share leaves room to
+// drain it (70% of the CPU for the calls instead of 90%). 1,500 calls of
+// 50 us + 16.7 us fill 0.1 s; 0.07 - 0.025 s affords 900 answers.
+TEST(CpuShedControllerTest, LeavesRoomToDrainABacklogAfterAFullWindow) {
+  CpuShedController controller({});
+  controller.Observe(Sample(1500, 1500, 50, 50.0 / 3));
+  EXPECT_NEAR(controller.shed_share(), 600.0 / 1500, 0.002);
+}
+
+// Far more than the CPU can answer: 3,000 calls of 20 us overhead take
+// 0.06 s, leaving 0.03 s of the 0.09 s target for 600 answers of 50 us (the
+// first window answered 700 and was over the target). With that share
+// refused the window is at the target, so the share holds instead of
+// climbing further.
+TEST(CpuShedControllerTest, HoldsTheShareThatKeepsTheCpuAtItsTarget) {
+  CpuShedController controller({});
+  controller.Observe(Sample(3000, 700, 50, 20));
+  const double share = controller.shed_share();
+  EXPECT_NEAR(share, 0.8, 0.002);
+  for (int i = 0; i < 10; ++i) controller.Observe(Sample(3000, 600, 50, 20));
+  EXPECT_NEAR(controller.shed_share(), share, 0.002);
 }
 
 TEST(CpuShedControllerTest, NeverRefusesMoreThanTheMaximum) {
   CpuShedController controller({});
-  for (int i = 0; i < 100; ++i) controller.Observe(1.0, 1.0);
+  controller.Observe(Sample(100000, 100000, 100, 1));
   EXPECT_NEAR(controller.shed_share(), 0.9, 1e-6);
   EXPECT_NEAR(RefusedShare(controller), 0.9, 0.001);
 }
 
-TEST(CpuShedControllerTest, GivesCallsBackOnceTheCpuHasRoom) {
+TEST(CpuShedControllerTest, GivesCallsBackByHalvesOnceTheyFit) {
   CpuShedController controller({});
-  for (int i = 0; i < 5; ++i) controller.Observe(1.0, 0.9);
-  ASSERT_NEAR(controller.shed_share(), 0.5, 1e-6);
-  controller.Observe(0.6, 0.9);
-  EXPECT_NEAR(controller.shed_share(), 0.48, 1e-6);
-  for (int i = 0; i < 100; ++i) controller.Observe(0.6, 0.9);
+  controller.Observe(Sample(3000, 700, 50, 20));
+  ASSERT_NEAR(controller.shed_share(), 0.8, 0.002);
+  controller.Observe(Sample(500, 100, 50, 20));  // The overload is over.
+  EXPECT_NEAR(controller.shed_share(), 0.4, 0.002);
+  for (int i = 0; i < 20; ++i) controller.Observe(Sample(500, 500, 50, 20));
   EXPECT_EQ(controller.shed_share(), 0);
   EXPECT_EQ(RefusedShare(controller), 0);
 }
 
 // When a call is mostly the RPC framework's own work, refusing it costs
-// about as much as answering it: the share must not grow.
+// about as much as answering it: nothing is refused.
 TEST(CpuShedControllerTest, DoesNotShedWhenHandlerWorkIsASmallPartOfTheCpu) {
   CpuShedController controller({});
-  for (int i = 0; i < 50; ++i) controller.Observe(1.0, 0.1);
+  for (int i = 0; i < 20; ++i) controller.Observe(Sample(5000, 5000, 2, 30));
   EXPECT_EQ(controller.shed_share(), 0);
-  // And a share built up earlier is given back once that is so.
-  for (int i = 0; i < 3; ++i) controller.Observe(1.0, 0.9);
-  ASSERT_NEAR(controller.shed_share(), 0.3, 1e-6);
-  controller.Observe(1.0, 0.2);
-  EXPECT_NEAR(controller.shed_share(), 0.28, 1e-6);
 }
 
-TEST(CpuShedControllerTest, IgnoresNonFiniteSamples) {
+TEST(CpuShedControllerTest, IgnoresEmptyAndNonFiniteWindows) {
   CpuShedController controller({});
-  controller.Observe(1.0, 0.9);
-  controller.Observe(std::numeric_limits<double>::quiet_NaN(), 0.9);
-  controller.Observe(1.0, std::numeric_limits<double>::infinity());
-  EXPECT_NEAR(controller.shed_share(), 0.1, 1e-6);
+  controller.Observe(Sample(3000, 700, 50, 20));
+  const double share = controller.shed_share();
+  Window nan = Sample(3000, 600, 50, 20);
+  nan.cpu_seconds = std::numeric_limits<double>::quiet_NaN();
+  controller.Observe(nan);
+  EXPECT_EQ(controller.shed_share(), share);
+  // Every call refused: no answer to price, so the share holds.
+  controller.Observe(Sample(3000, 0, 50, 20));
+  EXPECT_EQ(controller.shed_share(), share);
+  // No call at all: nothing to refuse.
+  controller.Observe(Window{});
+  EXPECT_NEAR(controller.shed_share(), share / 2, 0.002);
 }
 
-TEST(CpuShedControllerTest, OptionsSetTheThresholdsAndSteps) {
+TEST(CpuShedControllerTest, TheTargetSetsHowMuchOfTheCpuAnswersMayUse) {
   CpuShedController::Options options;
-  options.saturated_utilisation = 0.5;
-  options.raise_step = 0.25;
-  options.lower_step = 0.25;
-  options.max_share = 0.5;
-  options.min_work_share = 0;
+  options.target_utilisation = 0.5;
   CpuShedController controller(options);
-  controller.Observe(0.5, 0);
-  EXPECT_NEAR(controller.shed_share(), 0.25, 1e-6);
-  controller.Observe(0.9, 0);
-  controller.Observe(0.9, 0);
-  EXPECT_NEAR(controller.shed_share(), 0.5, 1e-6);
-  controller.Observe(0.49, 0);
-  EXPECT_NEAR(controller.shed_share(), 0.25, 1e-6);
+  // 1,000 calls in 70% of the CPU (not full): 0.02 s overhead, so 0.03 s
+  // for 600 answers of 50 us.
+  controller.Observe(Sample(1000, 1000, 50, 20));
+  EXPECT_NEAR(controller.shed_share(), 0.4, 0.002);
 }
 
 }  // namespace

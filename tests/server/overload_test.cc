@@ -169,12 +169,12 @@ TEST_F(OverloadTest, ShedsWhileTheCpuIsSaturatedAndRecoversAfterwards) {
   // Threads started from here on inherit the mask; the server's are.
   ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
   CpuShedController::Options cpu_shed;
-  cpu_shed.saturated_utilisation = 0.3;
+  cpu_shed.target_utilisation = 0.3;
   cpu_shed.min_work_share = 0;
   StartServer(/*max_in_flight=*/0, absl::ZeroDuration(), cpu_shed);
   Outcomes outcomes;
   // A wave of 256 calls takes tens of milliseconds; the controller samples
-  // every 50 ms and refuses 10% more after each saturated window.
+  // every 50 ms and starts refusing after the first window over 30%.
   SendWaves(400, outcomes);
   {
     absl::MutexLock lock(&outcomes.mu);
@@ -185,7 +185,7 @@ TEST_F(OverloadTest, ShedsWhileTheCpuIsSaturatedAndRecoversAfterwards) {
     EXPECT_THAT(Metrics(), HasSubstr(absl::StrCat("recommender_requests_shed_total ", outcomes.shed)));
   }
   EXPECT_THAT(Metrics(), HasSubstr("recommender_cpu_utilisation "));
-  // Idle, the share decays by 2% a window: back to 0 within a few seconds.
+  // Idle, the share halves every window: back to 0 within a second.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (Metrics().find("recommender_cpu_shed_share 0\n") == std::string::npos &&
          std::chrono::steady_clock::now() < deadline) {
