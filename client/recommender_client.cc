@@ -21,7 +21,8 @@ RecommenderClient::RecommenderClient(Options options, std::shared_ptr<grpc::Chan
     : options_(std::move(options)),
       throttle_(options_.adaptive_throttle > 0
                     ? std::make_unique<AdaptiveThrottle>(
-                          AdaptiveThrottle::Options{.accepts_multiplier = options_.adaptive_throttle})
+                          AdaptiveThrottle::Options{.accepts_multiplier = options_.adaptive_throttle,
+                                                    .window = options_.adaptive_throttle_window})
                     : nullptr),
       channel_(std::move(channel)),
       recommender_(easymoney::recommender::v1::Recommender::NewStub(channel_)),

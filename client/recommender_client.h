@@ -48,6 +48,9 @@ class RecommenderClient {
     // may send; 0 turns it off. Calls refused locally come back as
     // RESOURCE_EXHAUSTED without reaching the server.
     double adaptive_throttle = 0;
+    // How far back the throttle counts calls and accepts: after an overload
+    // ends, calls are refused locally until its refusals leave this window.
+    absl::Duration adaptive_throttle_window = absl::Seconds(10);
   };
 
   // Creates the channel. Connects lazily on the first call. Errors:
