@@ -167,9 +167,10 @@ bool ModelManager::EnsureLoaded(int64_t version) {
   const Model& loaded = *loaded_[version].model;
   std::fprintf(stderr, "model manager: loaded version %lld in %.3f s (%lld customers, %s)\n",
                static_cast<long long>(version), seconds, static_cast<long long>(loaded.num_customers()),
-               loaded.mapped_bytes() > 0
-                   ? absl::StrCat(loaded.mapped_bytes() >> 20, " MiB of per-customer arrays mapped").c_str()
-                   : "arrays in memory");
+               loaded.mapped_bytes() == 0 ? "arrays in memory"
+               : loaded.mapped_bytes() < (size_t{1} << 20)
+                   ? absl::StrCat(loaded.mapped_bytes() >> 10, " KiB of per-customer arrays mapped").c_str()
+                   : absl::StrCat(loaded.mapped_bytes() >> 20, " MiB of per-customer arrays mapped").c_str());
   return true;
 }
 
