@@ -5,6 +5,29 @@
 
 namespace easymoney {
 
+namespace {
+
+// What the window says an answer costs: the handler's work per admitted call
+// (w) and everything else per call (g: the RPC framework's own work, which a
+// refusal costs too). Needs calls and admitted calls in the window.
+struct Costs {
+  double work_per_answer;
+  double overhead_per_call;
+};
+Costs CostsOf(const CpuShedController::Window& window) {
+  return {window.work_seconds / static_cast<double>(window.admitted),
+          std::max(0.0, window.cpu_seconds - window.work_seconds) / static_cast<double>(window.calls)};
+}
+
+}  // namespace
+
+double CpuShedController::WorkShare(const Window& window) {
+  if (window.admitted <= 0 || window.calls <= 0) return 0;
+  const Costs costs = CostsOf(window);
+  const double total = costs.work_per_answer + costs.overhead_per_call;
+  return total > 0 ? costs.work_per_answer / total : 0;
+}
+
 double CpuShedController::NeededShare(const Window& window) const {
   const double available = window.seconds * window.cpus;
   if (window.calls <= 0 || window.cpu_seconds <= 0 || available <= 0) return 0;
@@ -12,13 +35,11 @@ double CpuShedController::NeededShare(const Window& window) const {
   // Not saturated and nothing being refused: nothing to do.
   if (utilisation < options_.target_utilisation && share_ == 0) return 0;
   if (window.admitted <= 0) return share_;  // No answer to price; hold.
-  const double work_per_answer = window.work_seconds / static_cast<double>(window.admitted);
-  const double overhead_per_call =
-      std::max(0.0, window.cpu_seconds - window.work_seconds) / static_cast<double>(window.calls);
   // Refusing a call saves its handler work only: not worth it when that is
   // a small part of what answering costs. (Per answer, not per window: the
   // more is refused, the more of the window's CPU is refusals' overhead.)
-  if (work_per_answer < options_.min_work_share * (work_per_answer + overhead_per_call)) return 0;
+  if (WorkShare(window) < options_.min_work_share) return 0;
+  const auto [work_per_answer, overhead_per_call] = CostsOf(window);
   const double target =
       utilisation >= options_.full_utilisation ? options_.drain_utilisation : options_.target_utilisation;
   const double affordable =

@@ -76,6 +76,10 @@ class CpuShedController {
 
   void Observe(const Window& window);
 
+  // w / (w + g) for the window: the part of an answer's CPU cost that is the
+  // handler's own work, which a refusal saves. 0 when nothing was answered.
+  static double WorkShare(const Window& window);
+
   // Share of new calls refused now, 0..max_share.
   double shed_share() const {
     return static_cast<double>(threshold_.load(std::memory_order_relaxed)) / 4294967296.0;

@@ -269,10 +269,9 @@ absl::Status CheckStaysInside(const std::filesystem::path& dir, const std::strin
 // manifest lists is a bad copy (truncated, half-written): the checksum names
 // that cause first, with what the parser saw. `actual_sha256` is empty when
 // the file could not be hashed.
-absl::Status ListedFileVerdict(const std::string& file, const ModelManifest& manifest,
+absl::Status ListedFileVerdict(const std::string& file, const std::string& listed,
                                const absl::StatusOr<NpyHeader>& header, const std::string& actual_sha256,
                                size_t dimensions) {
-  const std::string& listed = manifest.files().at(file).sha256();
   const bool matches = actual_sha256 == absl::AsciiStrToLower(listed);
   if (!header.ok()) {
     if (!actual_sha256.empty() && !matches) {
@@ -323,7 +322,7 @@ absl::Status ReadVerified(const std::filesystem::path& dir, const std::string& f
     auto bytes = ReadFileToString((dir / file).string());
     actual = bytes.ok() ? Sha256Hex(*bytes) : "";
   }
-  return ListedFileVerdict(file, manifest, header, actual, dimensions);
+  return ListedFileVerdict(file, manifest.files().at(file).sha256(), header, actual, dimensions);
 }
 
 template <typename T>
@@ -555,6 +554,10 @@ absl::StatusOr<std::shared_ptr<const Model>> Model::Load(const std::string& vers
   std::vector<absl::string_view> file_bytes;
   for (const MappedArray& array : mapped) file_bytes.push_back(array.mapping.bytes());
   std::vector<std::string> checksums(mapped.size());
+  // What the manifest lists, kept apart so the manifest itself can move into
+  // the model (a 300,000-product one is 26 MB) before the verdicts are read.
+  std::vector<std::string> listed_checksums;
+  for (const MappedArray& array : mapped) listed_checksums.push_back(manifest->files().at(array.file).sha256());
   std::thread hasher([&file_bytes, &checksums] {
     for (size_t i = 0; i < file_bytes.size(); ++i) checksums[i] = Sha256Hex(file_bytes[i]);
   });
@@ -564,7 +567,7 @@ absl::StatusOr<std::shared_ptr<const Model>> Model::Load(const std::string& vers
   const auto verdicts = [&]() -> absl::Status {
     hasher.join();
     for (size_t i = 0; i < mapped.size(); ++i) {
-      if (auto status = ListedFileVerdict(mapped[i].file, *manifest, mapped[i].header, checksums[i],
+      if (auto status = ListedFileVerdict(mapped[i].file, listed_checksums[i], mapped[i].header, checksums[i],
                                           mapped[i].dimensions);
           !status.ok()) {
         return status;
@@ -601,7 +604,7 @@ absl::StatusOr<std::shared_ptr<const Model>> Model::Load(const std::string& vers
   // (same addresses) from here on.
   std::vector<MappedFile> files;
   for (MappedArray& array : mapped) files.push_back(std::move(array.mapping));
-  absl::StatusOr<std::shared_ptr<const Model>> model = Validated(version, *manifest, std::move(arrays), &files, view);
+  absl::StatusOr<std::shared_ptr<const Model>> model = Validated(version, *std::move(manifest), std::move(arrays), &files, view);
   if (auto status = verdicts(); !status.ok()) return status;
   return model;
 }

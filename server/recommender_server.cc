@@ -237,16 +237,8 @@ void RecommenderServer::CpuShedLoop(absl::Duration interval) {
     window.work_seconds = std::min(window.cpu_seconds, static_cast<double>(work - last_work) * 1e-9);
     cpu_shed_->Observe(window);
     const double available = window.seconds * window.cpus;
-    // What part of an answer's cost is the handler's work (what a refusal saves).
-    double work_share = 0;
-    if (window.admitted > 0 && window.calls > 0) {
-      const double work = window.work_seconds / static_cast<double>(window.admitted);
-      const double overhead =
-          std::max(0.0, window.cpu_seconds - window.work_seconds) / static_cast<double>(window.calls);
-      work_share = work + overhead > 0 ? work / (work + overhead) : 0;
-    }
-    metrics_->SetCpuShedding(available > 0 ? std::min(1.0, window.cpu_seconds / available) : 0, work_share,
-                             cpu_shed_->shed_share());
+    metrics_->SetCpuShedding(available > 0 ? std::min(1.0, window.cpu_seconds / available) : 0,
+                             CpuShedController::WorkShare(window), cpu_shed_->shed_share());
     last_cpu = cpu;
     last_work = work;
     last_checked = checked;

@@ -254,16 +254,17 @@ grpc::ServerUnaryReactor* RecommenderService::StartCall(grpc::CallbackServerCont
                                                         grpc::Status& admission) {
   admission = authorizer_->Check(*context, Role::kRecommend);
   if (!admission.ok()) return context->DefaultReactor();
-  if (cpu_shed_ != nullptr) calls_checked_.fetch_add(1, std::memory_order_relaxed);
-  if (cpu_shed_ != nullptr && cpu_shed_->ShouldShed(static_cast<uint32_t>(ThreadRandom()()))) {
-    metrics_->OnShed();
-    admission = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                             absl::StrCat("overloaded: the server's CPU is saturated, refusing ",
-                                          static_cast<int>(cpu_shed_->shed_share() * 100 + 0.5),
-                                          "% of calls; retry with backoff"));
-    return context->DefaultReactor();
+  if (cpu_shed_ != nullptr) {
+    calls_checked_.fetch_add(1, std::memory_order_relaxed);
+    if (cpu_shed_->ShouldShed(static_cast<uint32_t>(ThreadRandom()()))) {
+      metrics_->OnShed();
+      admission = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                               absl::StrCat("overloaded: the server's CPU is saturated, refusing ",
+                                            static_cast<int>(cpu_shed_->shed_share() * 100 + 0.5),
+                                            "% of calls; retry with backoff"));
+      return context->DefaultReactor();
+    }
   }
-  if (cpu_shed_ != nullptr) calls_admitted_.fetch_add(1, std::memory_order_relaxed);
   const int64_t running = in_flight_.fetch_add(1, std::memory_order_relaxed);
   if (max_in_flight_ > 0 && Overloaded(running)) {
     // Shedding before any work: a refusal that costs microseconds keeps the
@@ -278,6 +279,8 @@ grpc::ServerUnaryReactor* RecommenderService::StartCall(grpc::CallbackServerCont
                                           "); retry with backoff"));
     return context->DefaultReactor();
   }
+  // Counted here, past both refusals: the calls whose work work_nanos_ sums.
+  if (cpu_shed_ != nullptr) calls_admitted_.fetch_add(1, std::memory_order_relaxed);
   return new CountedReactor(&in_flight_);
 }
 

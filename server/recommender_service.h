@@ -82,8 +82,9 @@ class RecommenderService final
   // scoring, building the response), summed since start: what refusing a
   // call would save, for the CPU shedding controller.
   int64_t work_nanos() const { return work_nanos_.load(std::memory_order_relaxed); }
-  // Calls that passed the token check, and of them those the CPU shedding
-  // let through, since start (counted only while CPU shedding is on).
+  // Calls that passed the token check, and of them those admitted past the
+  // CPU shedding and the in-flight limit, since start (counted only while
+  // CPU shedding is on).
   int64_t calls_checked() const { return calls_checked_.load(std::memory_order_relaxed); }
   int64_t calls_admitted() const { return calls_admitted_.load(std::memory_order_relaxed); }
 

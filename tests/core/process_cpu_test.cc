@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "tests/testing/single_cpu.h"
 
 namespace easymoney {
 namespace {
@@ -47,16 +48,13 @@ TEST(ProcessCpuTest, UsableCpusFollowsTheAffinityMask) {
   const double all = UsableCpus();
   EXPECT_GE(all, 0.01);
   EXPECT_LE(all, CPU_COUNT(&original));
-  // Pinned to one CPU: at most one.
-  int first = 0;
-  while (!CPU_ISSET(first, &original)) ++first;
-  cpu_set_t one;
-  CPU_ZERO(&one);
-  CPU_SET(first, &one);
-  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
-  EXPECT_LE(UsableCpus(), 1.0);
-  EXPECT_GT(UsableCpus(), 0.0);
-  ASSERT_EQ(sched_setaffinity(0, sizeof(original), &original), 0);
+  {
+    const testing::SingleCpu pinned;
+    ASSERT_TRUE(pinned.pinned());
+    EXPECT_LE(UsableCpus(), 1.0);
+    EXPECT_GT(UsableCpus(), 0.0);
+  }
+  EXPECT_EQ(UsableCpus(), all) << "the mask is restored";
 }
 
 }  // namespace

@@ -4,8 +4,6 @@
 // twice the saturating load is measured by scripts/bench-overload, not
 // asserted here.)
 
-#include <sched.h>
-
 #include <chrono>
 #include <optional>
 #include <filesystem>
@@ -25,6 +23,7 @@
 #include "server/recommender_server.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/loopback_server.h"
+#include "tests/testing/single_cpu.h"
 #include "tests/testing/test_model.h"
 
 namespace easymoney {
@@ -159,15 +158,9 @@ TEST_F(OverloadTest, BurstWithinTheGraceIsNotShed) {
 // The test model's handler work is tiny next to gRPC's, so the work-share
 // guard is off here; CpuShedControllerTest covers the guard.
 TEST_F(OverloadTest, ShedsWhileTheCpuIsSaturatedAndRecoversAfterwards) {
-  cpu_set_t original;
-  ASSERT_EQ(sched_getaffinity(0, sizeof(original), &original), 0);
-  int first = 0;
-  while (!CPU_ISSET(first, &original)) ++first;
-  cpu_set_t one;
-  CPU_ZERO(&one);
-  CPU_SET(first, &one);
   // Threads started from here on inherit the mask; the server's are.
-  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+  const testing::SingleCpu pinned;
+  ASSERT_TRUE(pinned.pinned());
   CpuShedController::Options cpu_shed;
   cpu_shed.target_utilisation = 0.3;
   cpu_shed.min_work_share = 0;
@@ -199,7 +192,6 @@ TEST_F(OverloadTest, ShedsWhileTheCpuIsSaturatedAndRecoversAfterwards) {
   request.set_customer_id("10");
   v1::RecommendProductsResponse response;
   EXPECT_TRUE(stub->RecommendProducts(&context, request, &response).ok());
-  ASSERT_EQ(sched_setaffinity(0, sizeof(original), &original), 0);
 }
 
 }  // namespace
