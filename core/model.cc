@@ -460,6 +460,7 @@ Model::Model(int64_t version, ModelManifest manifest, ModelArrays arrays, std::v
         return bytes;
       }()),
       customers_(mapped_files_.empty() ? ViewOf(arrays_) : mapped_view),
+      customer_index_(customers_.ids),
       product_index_(IndexProducts(manifest_)),
       cluster_mean_factors_(ClusterMeanFactors(manifest_, customers_)),
       minimum_age_(MinimumAges(manifest_)),
@@ -632,10 +633,6 @@ std::optional<int32_t> Model::FindProduct(absl::string_view product_id) const {
   return it->second;
 }
 
-std::optional<int64_t> Model::FindCustomer(int64_t customer_id) const {
-  const auto it = std::lower_bound(customers_.ids.begin(), customers_.ids.end(), customer_id);
-  if (it == customers_.ids.end() || *it != customer_id) return std::nullopt;
-  return it - customers_.ids.begin();
-}
+std::optional<int64_t> Model::FindCustomer(int64_t customer_id) const { return customer_index_.Find(customer_id); }
 
 }  // namespace easymoney

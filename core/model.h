@@ -15,6 +15,7 @@
 #include "core/customer_features.h"
 #include "core/mapped_file.h"
 #include "core/scoring_kernel.h"
+#include "core/sorted_id_index.h"
 #include "core/svd.h"
 #include "easymoney/model/v1/manifest.pb.h"
 
@@ -25,7 +26,8 @@ namespace easymoney {
 // WriteModelVersion; Model::Load reads one back.
 struct ModelArrays {
   // Sorted ascending, unique: row i of every per-customer array belongs to
-  // customer_ids[i]. A binary search finds a customer without a hash map.
+  // customer_ids[i]. A SortedIdIndex over it finds a customer without a
+  // hash map.
   std::vector<int64_t> customer_ids;
   RowMajorMatrix customer_factors;   // customers x factors (U S).
   RowMajorMatrix product_factors;    // products x factors (V).
@@ -191,6 +193,7 @@ class Model {
   const size_t mapped_bytes_;
   // Points into arrays_ or mapped_files_; declared after both.
   const CustomerArraysView customers_;
+  const SortedIdIndex customer_index_;  // Over customers_.ids.
   const absl::flat_hash_map<std::string, int32_t> product_index_;
   const RowMajorMatrix cluster_mean_factors_;
   const std::vector<int32_t> minimum_age_;
