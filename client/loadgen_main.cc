@@ -70,6 +70,9 @@ ABSL_FLAG(double, adaptive_throttle, 0,
           "Client-side adaptive throttling as a backend using the client library would do it: refuse calls "
           "locally while the server refuses them for overload, letting through this multiple (K, e.g. 1.1 or 2) "
           "of what the server recently accepted; 0: off. Local refusals are reported apart.");
+ABSL_FLAG(absl::Duration, adaptive_throttle_window, absl::Seconds(10),
+          "With --adaptive-throttle: how much of the recent past the throttle counts (the client library's "
+          "adaptive_throttle_window). Shorter forgets an overload sooner.");
 ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(5), "How long to wait for the channel to connect first.");
 ABSL_FLAG(uint64_t, seed, 42, "Random seed of the customer draw.");
 ABSL_FLAG(bool, json, false, "Print the report as one JSON object on stdout.");
@@ -109,6 +112,7 @@ struct Config {
   uint64_t seed = 42;
   bool progress = true;
   double adaptive_throttle = 0;  // K; 0: off.
+  absl::Duration adaptive_throttle_window = absl::Seconds(10);
 };
 
 // What a run measured.
@@ -138,7 +142,8 @@ class LoadGenerator {
     for (const auto& channel : channels) stubs_.push_back(v1::Recommender::NewStub(channel));
     if (config_.adaptive_throttle > 0) {
       throttle_ = std::make_unique<easymoney::AdaptiveThrottle>(
-          easymoney::AdaptiveThrottle::Options{.accepts_multiplier = config_.adaptive_throttle});
+          easymoney::AdaptiveThrottle::Options{.accepts_multiplier = config_.adaptive_throttle,
+                                               .window = config_.adaptive_throttle_window});
     }
   }
 
@@ -454,6 +459,10 @@ int main(int argc, char** argv) {
   config.adaptive_throttle = absl::GetFlag(FLAGS_adaptive_throttle);
   if (config.adaptive_throttle != 0 && !(config.adaptive_throttle >= 1)) {
     return UsageError("--adaptive-throttle must be 0 (off) or at least 1");
+  }
+  config.adaptive_throttle_window = absl::GetFlag(FLAGS_adaptive_throttle_window);
+  if (config.adaptive_throttle_window <= absl::ZeroDuration()) {
+    return UsageError("--adaptive-throttle-window must be positive");
   }
   config.duration = absl::GetFlag(FLAGS_duration);
   config.max_requests = absl::GetFlag(FLAGS_requests);

@@ -225,6 +225,15 @@ class CountedReactor final : public grpc::ServerUnaryReactor {
     in_flight_->fetch_sub(1, std::memory_order_relaxed);
     delete this;
   }
+  // gRPC runs OnDone of a reactor that is not "inlineable" on its executor
+  // threads: a thread hop and a futex wake-up per call, which at saturation
+  // cost more than the handler's own work (perf: 12 points more of the CPU in
+  // gRPC's default-executor threads than the floor server, whose
+  // DefaultReactor is inlineable). Both reactions here are trivial and never
+  // block, the condition gRPC states for the hook (grpcpp/support/
+  // server_callback.h); it is marked "not API", so `override` makes a gRPC
+  // that drops it fail to build rather than quietly hop threads again.
+  bool InternalInlineable() override { return true; }
 
  private:
   std::atomic<int64_t>* const in_flight_;
