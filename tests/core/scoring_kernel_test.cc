@@ -1,6 +1,7 @@
 #include "core/scoring_kernel.h"
 
 #include <algorithm>
+#include <limits>
 #include <random>
 #include <span>
 #include <vector>
@@ -238,6 +239,47 @@ TEST(ScoringKernel, TiesGoToTheLowerIndexAcrossPanelBoundaries) {
   const PackedFactors better(v);
   TopNScores(better, u, {}, excluded, 2, top);
   EXPECT_EQ(Indices(top), (std::vector<int32_t>{140, 1}));
+}
+
+TEST(ScoringKernel, OnePanelCatalogueRanksLikeOfferingProductsOneByOne) {
+  // A catalogue of one panel (16 products or fewer, the easyMoney case) is
+  // ranked at once rather than offered product by product; both must agree
+  // on ties, exclusions and the scores that never enter (NaN, -inf).
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  for (int rows : {1, 2, 15, 16}) {
+    RowMajorMatrix v(rows, 2);
+    for (int r = 0; r < rows; ++r) {
+      v(r, 0) = static_cast<float>(r % 4) * 0.25f;  // Four distinct dot products, each tied.
+      v(r, 1) = 1;
+    }
+    const PackedFactors packed(v);
+    const std::vector<float> u = {1, 0.5f};
+    std::vector<float> bias(static_cast<size_t>(rows), 0);
+    const float specials[] = {std::numeric_limits<float>::quiet_NaN(), -kInf, kInf, kInf, -0.0f, 0.0f};
+    for (int r = 0; r < rows; ++r) {
+      if (r % 5 == 2) bias[r] = specials[(r / 5) % 6];
+    }
+    std::vector<uint8_t> excluded(static_cast<size_t>(rows), 0);
+    for (int r = 3; r < rows; r += 7) excluded[r] = 1;
+    std::vector<float> scores(static_cast<size_t>(rows));
+    ScoreAll(packed, u, bias, scores);
+    for (int n : {1, 3, 10, 16, 20, 64, 65}) {
+      TopNList expected;
+      SelectTopNInto(scores, excluded, n, expected);
+      TopNList ranked;
+      TopNScores(packed, u, bias, excluded, n, ranked);
+      ASSERT_EQ(ranked.size(), expected.size()) << "rows=" << rows << " n=" << n;
+      for (size_t i = 0; i < expected.size(); ++i) {
+        EXPECT_EQ(ranked[i].index, expected[i].index) << "rows=" << rows << " n=" << n << " rank " << i;
+        EXPECT_EQ(ranked[i].score, expected[i].score) << "rows=" << rows << " n=" << n << " rank " << i;
+      }
+      // Nothing excluded, NaN or -inf is ever returned.
+      for (const ScoredIndex& s : ranked) {
+        EXPECT_EQ(excluded[s.index], 0);
+        EXPECT_GT(s.score, -kInf);
+      }
+    }
+  }
 }
 
 TEST(ScoringKernel, ReturnsFewerWhenFewerRemainAndNothingForZero) {
