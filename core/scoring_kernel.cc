@@ -315,8 +315,8 @@ inline __attribute__((always_inline)) void TopNBody(const PackedFactors& factors
   // Baseline SSE keeps offering one by one: it has no mask compares, and
   // few machines that run this lack AVX2.
   if constexpr (!std::is_same_v<V, Vec4>) {
-    const int count = static_cast<int>(factors.rows());
-    if (count > 0 && selector.CanRankAll(count)) {
+    if (factors.num_panels() == 1 && selector.CanRankAll(static_cast<int>(factors.rows()))) {
+      const int count = static_cast<int>(factors.rows());
       // The whole catalogue is one panel: score it, then rank it at once.
       float scores[kPanelWidth];
       float usable[kMaxRanked];

@@ -4,6 +4,7 @@
 #include <limits>
 #include <random>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -247,17 +248,26 @@ TEST(ScoringKernel, OnePanelCatalogueRanksLikeOfferingProductsOneByOne) {
   // on ties, exclusions and the scores that never enter (NaN, -inf).
   constexpr float kInf = std::numeric_limits<float>::infinity();
   for (int rows : {1, 2, 15, 16}) {
+    // Scores (r % 4) * 0.25 - 0.5 x 0.5 + bias: four values, each tied, one
+    // of them exactly 0 (rows 1, 5, 9, 13); infinities, NaN and a huge
+    // finite score from the bias.
     RowMajorMatrix v(rows, 2);
     for (int r = 0; r < rows; ++r) {
-      v(r, 0) = static_cast<float>(r % 4) * 0.25f;  // Four distinct dot products, each tied.
-      v(r, 1) = 1;
+      v(r, 0) = static_cast<float>(r % 4) * 0.25f;
+      v(r, 1) = -0.5f;
     }
     const PackedFactors packed(v);
     const std::vector<float> u = {1, 0.5f};
     std::vector<float> bias(static_cast<size_t>(rows), 0);
-    const float specials[] = {std::numeric_limits<float>::quiet_NaN(), -kInf, kInf, kInf, -0.0f, 0.0f};
-    for (int r = 0; r < rows; ++r) {
-      if (r % 5 == 2) bias[r] = specials[(r / 5) % 6];
+    const std::vector<std::pair<int, float>> specials = {
+        {2, std::numeric_limits<float>::quiet_NaN()},  // Never enters.
+        {6, -kInf},                                    // Never enters.
+        {4, kInf},                                     // Two tied +inf: rows 4 then 12.
+        {12, kInf},
+        {14, 1e30f},  // Finite, above every dot product.
+    };
+    for (const auto& [r, b] : specials) {
+      if (r < rows) bias[r] = b;
     }
     std::vector<uint8_t> excluded(static_cast<size_t>(rows), 0);
     for (int r = 3; r < rows; r += 7) excluded[r] = 1;
@@ -278,6 +288,16 @@ TEST(ScoringKernel, OnePanelCatalogueRanksLikeOfferingProductsOneByOne) {
         EXPECT_EQ(excluded[s.index], 0);
         EXPECT_GT(s.score, -kInf);
       }
+    }
+    if (rows == 16) {
+      // Worked by hand: the tied infinities in index order, the huge score,
+      // then the 0.5s (r % 4 == 3, row 3 excluded), ...; 16 - NaN - -inf -
+      // 2 excluded = 12 usable.
+      TopNList top;
+      TopNScores(packed, u, bias, excluded, 5, top);
+      EXPECT_EQ(Indices(top), (std::vector<int32_t>{4, 12, 14, 7, 11}));
+      TopNScores(packed, u, bias, excluded, 16, top);
+      EXPECT_EQ(top.size(), 12u);
     }
   }
 }
