@@ -30,12 +30,14 @@ double AdaptiveThrottle::ProbabilityLocked(absl::Time now) {
   return std::max(0.0, excess / static_cast<double>(requests + 1));
 }
 
-bool AdaptiveThrottle::Admit(absl::Time now, double draw) {
+double AdaptiveThrottle::Request(absl::Time now) {
   absl::MutexLock lock(&mu_);
   const double probability = ProbabilityLocked(now);
   ++Current(now).requests;
-  return draw >= probability;
+  return probability;
 }
+
+bool AdaptiveThrottle::Admit(absl::Time now, double draw) { return draw >= Request(now); }
 
 void AdaptiveThrottle::Record(absl::Time now, bool accepted) {
   if (!accepted) return;

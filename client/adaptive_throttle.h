@@ -49,6 +49,10 @@ class AdaptiveThrottle {
   // Whether to send a call now; `draw` is uniform in [0, 1). Counts the call
   // as a request either way.
   bool Admit(absl::Time now, double draw) ABSL_LOCKS_EXCLUDED(mu_);
+  // Counts a call the client wants to make and returns the probability with
+  // which to refuse it (Admit is `draw >= Request(now)`), for a caller that
+  // combines this with other reasons to refuse.
+  double Request(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
   // The server's verdict on a call that was sent: accepted unless it was
   // refused for overload.
   void Record(absl::Time now, bool accepted) ABSL_LOCKS_EXCLUDED(mu_);

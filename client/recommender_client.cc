@@ -19,11 +19,12 @@ absl::Status FromGrpc(const grpc::Status& status) {
 
 RecommenderClient::RecommenderClient(Options options, std::shared_ptr<grpc::Channel> channel)
     : options_(std::move(options)),
-      throttle_(options_.adaptive_throttle > 0
-                    ? std::make_unique<AdaptiveThrottle>(
-                          AdaptiveThrottle::Options{.accepts_multiplier = options_.adaptive_throttle,
-                                                    .window = options_.adaptive_throttle_window})
-                    : nullptr),
+      admission_(options_.follow_shed_advice || options_.adaptive_throttle > 0
+                     ? std::make_unique<ClientAdmission>(
+                           ClientAdmission::Options{.follow_shed_advice = options_.follow_shed_advice,
+                                                    .adaptive_throttle = options_.adaptive_throttle,
+                                                    .adaptive_throttle_window = options_.adaptive_throttle_window})
+                     : nullptr),
       channel_(std::move(channel)),
       recommender_(easymoney::recommender::v1::Recommender::NewStub(channel_)),
       health_(grpc::health::v1::Health::NewStub(channel_)),
@@ -42,17 +43,16 @@ absl::StatusOr<easymoney::recommender::v1::RecommendProductsResponse> Recommende
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(options_.timeout));
   if (!options_.security.token.empty()) context.AddMetadata("authorization", "Bearer " + options_.security.token);
-  if (throttle_ != nullptr) {
+  if (admission_ != nullptr) {
     thread_local std::mt19937_64 random(std::random_device{}());
-    if (!throttle_->Admit(absl::Now(), std::uniform_real_distribution<double>(0, 1)(random))) {
-      return absl::ResourceExhaustedError(
-          "refused by the client: the server has been refusing calls for overload (adaptive throttling); "
-          "retry with backoff");
-    }
+    const ClientAdmission::Decision decision =
+        admission_->Decide(absl::Now(), std::uniform_real_distribution<double>(0, 1)(random));
+    if (!decision.send) return decision.refusal;
+    ClientAdmission::Prepare(decision, context);
   }
   easymoney::recommender::v1::RecommendProductsResponse response;
   const grpc::Status status = recommender_->RecommendProducts(&context, request, &response);
-  if (throttle_ != nullptr) throttle_->Record(absl::Now(), status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED);
+  if (admission_ != nullptr) admission_->OnDone(absl::Now(), context, status);
   if (!status.ok()) return FromGrpc(status);
   return response;
 }

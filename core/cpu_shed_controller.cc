@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/shed_advice.h"
+
 namespace easymoney {
 
 namespace {
@@ -35,6 +37,13 @@ double CpuShedController::NeededShare(const Window& window) const {
   // Not saturated and nothing being refused: nothing to do.
   if (utilisation < options_.target_utilisation && share_ == 0) return 0;
   if (window.admitted <= 0) return share_;  // No answer to price; hold.
+  // Clients following the advice already send about what the CPU can
+  // answer; a window over the target is then the noise of the arrivals, and
+  // refusing on it would only turn answers the advice let through into
+  // errors (and hold the CPU under its target by the share refused). Only a
+  // full window, a backlog, is still refused here.
+  const bool clients_hold_back = advice_ > 0 && window.demand > static_cast<double>(window.calls) * 1.01;
+  if (clients_hold_back && utilisation < options_.full_utilisation) return 0;
   // Refusing a call saves its handler work only: not worth it when that is
   // a small part of what answering costs. (Per answer, not per window: the
   // more is refused, the more of the window's CPU is refusals' overhead.)
@@ -47,17 +56,47 @@ double CpuShedController::NeededShare(const Window& window) const {
   return std::clamp(1.0 - affordable / static_cast<double>(window.calls), 0.0, options_.max_share);
 }
 
+double CpuShedController::NeededAdvice(const Window& window) const {
+  const double available = window.seconds * window.cpus;
+  if (window.calls <= 0 || window.cpu_seconds <= 0 || available <= 0) return 0;
+  const double utilisation = window.cpu_seconds / available;
+  if (utilisation < options_.target_utilisation && advice_ == 0) return 0;
+  if (window.admitted <= 0) return advice_;
+  const auto [work_per_answer, overhead_per_call] = CostsOf(window);
+  const double per_answer = work_per_answer + overhead_per_call;
+  if (!(per_answer > 0)) return advice_;
+  const double target =
+      utilisation >= options_.full_utilisation ? options_.drain_utilisation : options_.target_utilisation;
+  // What the CPU answers when every call that arrives is answered.
+  const double answerable = target * available / per_answer;
+  const double demand = std::max(window.demand, static_cast<double>(window.calls));
+  return std::clamp(1.0 - answerable / demand, 0.0, std::min(options_.max_share, kMaxAdvisedShare));
+}
+
+namespace {
+
+// Up at once (a backlog grows while the share is short), down by halves
+// (one quiet window is not the end of an overload).
+double Smoothed(double previous, double needed) {
+  const double next = needed >= previous ? needed : (previous + needed) / 2;
+  return next < 0.005 ? 0 : next;
+}
+
+}  // namespace
+
 void CpuShedController::Observe(const Window& window) {
   if (!std::isfinite(window.seconds) || !std::isfinite(window.cpu_seconds) || !std::isfinite(window.work_seconds) ||
-      !std::isfinite(window.cpus)) {
+      !std::isfinite(window.cpus) || !std::isfinite(window.demand)) {
     return;
   }
-  const double needed = NeededShare(window);
-  // Up at once (a backlog grows while the share is short), down by halves
-  // (one quiet window is not the end of an overload).
-  share_ = needed >= share_ ? needed : (share_ + needed) / 2;
-  if (share_ < 0.005) share_ = 0;
+  // Both from the same window, before either changes: NeededAdvice reads
+  // advice_, NeededShare share_.
+  const double needed_share = NeededShare(window);
+  const double needed_advice = NeededAdvice(window);
+  share_ = Smoothed(share_, needed_share);
+  advice_ = Smoothed(advice_, needed_advice);
   threshold_.store(static_cast<uint32_t>(share_ * 4294967295.0), std::memory_order_relaxed);
+  advised_.store(advice_, std::memory_order_relaxed);
 }
 
 }  // namespace easymoney

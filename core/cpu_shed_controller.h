@@ -28,12 +28,27 @@
 // errors. So nothing is refused unless the handlers' work is at least
 // `min_work_share` of what answering a call costs (w / (w + g)).
 //
+// A refusal made by the client costs the server nothing at all, so the
+// controller also computes the share it advises clients to refuse themselves
+// (core/shed_advice.h): the share of the clients' demand (the calls they
+// wanted to make, estimated from what each arriving call reports) beyond
+// what the CPU can answer when nothing is refused here,
+//     advised = 1 - (target x CPU seconds available / (w + g)) / demand.
+// With the clients following it, the calls that arrive are the calls the
+// CPU can answer and the server's own share falls to 0: while the demand
+// they report exceeds the calls that arrive, only a full window (a backlog)
+// is shed here, since a window just over the target is then the arrivals'
+// noise. Clients that ignore the advice report nothing and are shed as
+// before. The work-share guard does not apply to advice: a call refused by
+// its client saves w and g alike.
+//
 //   CpuShedController controller({});
 //   controller.Observe(window);  // sampler thread, every 100 ms
 //   if (controller.ShouldShed(draw)) { /* RESOURCE_EXHAUSTED */ }
+//   if (controller.advised_share() > 0) { /* x-easymoney-shed-advice */ }
 //
-// Thread-safety: Observe from one thread at a time; shed_share and
-// ShouldShed from any number of threads (one relaxed atomic load).
+// Thread-safety: Observe from one thread at a time; shed_share, ShouldShed
+// and advised_share from any number of threads (one relaxed atomic load).
 
 #include <atomic>
 #include <cstdint>
@@ -58,7 +73,8 @@ class CpuShedController {
     // (what a refusal saves) for refusals to relieve the CPU.
     double min_work_share = 0.5;
     // The most that is ever refused, so some calls always get through and
-    // the controller keeps seeing what answering costs.
+    // the controller keeps seeing what answering costs. Also the most that
+    // is advised (never above kMaxAdvisedShare, which clients enforce).
     double max_share = 0.9;
   };
 
@@ -70,6 +86,11 @@ class CpuShedController {
     int64_t calls = 0;       // Calls that reached a handler (admitted or refused here).
     int64_t admitted = 0;    // Of those, the ones this controller let through.
     double work_seconds = 0; // The handlers' work on the admitted calls.
+    // The calls the clients wanted to make: `calls` plus those their
+    // clients refused locally, estimated as the sum of DemandWeight over the
+    // arriving calls (shed_advice.h). Below `calls` (0: not measured) counts
+    // as `calls`.
+    double demand = 0;
   };
 
   explicit CpuShedController(const Options& options) : options_(options) {}
@@ -86,14 +107,20 @@ class CpuShedController {
   }
   // True for shed_share() of uniform draws over [0, 2^32).
   bool ShouldShed(uint32_t draw) const { return draw < threshold_.load(std::memory_order_relaxed); }
+  // Share of their calls clients are advised to refuse themselves,
+  // 0..max_share.
+  double advised_share() const { return advised_.load(std::memory_order_relaxed); }
 
  private:
-  // The share the window says is needed, before smoothing.
+  // The shares the window says are needed, before smoothing.
   double NeededShare(const Window& window) const;
+  double NeededAdvice(const Window& window) const;
 
   const Options options_;
-  double share_ = 0;  // Only Observe touches it.
+  double share_ = 0;   // Only Observe touches them.
+  double advice_ = 0;
   std::atomic<uint32_t> threshold_{0};
+  std::atomic<double> advised_{0};
 };
 
 }  // namespace easymoney

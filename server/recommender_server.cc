@@ -212,6 +212,7 @@ void RecommenderServer::CpuShedLoop(absl::Duration interval) {
   int64_t last_work = service_->work_nanos();
   int64_t last_checked = service_->calls_checked();
   int64_t last_admitted = service_->calls_admitted();
+  int64_t last_client_refused = service_->client_refused_micros();
   auto last_wall = std::chrono::steady_clock::now();
   while (true) {
     {
@@ -224,6 +225,7 @@ void RecommenderServer::CpuShedLoop(absl::Duration interval) {
     const int64_t work = service_->work_nanos();
     const int64_t checked = service_->calls_checked();
     const int64_t admitted = service_->calls_admitted();
+    const int64_t client_refused = service_->client_refused_micros();
     const auto wall = std::chrono::steady_clock::now();
     CpuShedController::Window window;
     window.seconds = std::chrono::duration<double>(wall - last_wall).count();
@@ -235,14 +237,19 @@ void RecommenderServer::CpuShedLoop(absl::Duration interval) {
     // Handler work is wall time on the handlers' threads, which includes
     // waiting for the CPU while saturated; bounded by what was used.
     window.work_seconds = std::min(window.cpu_seconds, static_cast<double>(work - last_work) * 1e-9);
+    const double refused_by_clients = static_cast<double>(client_refused - last_client_refused) * 1e-6;
+    window.demand = static_cast<double>(window.calls) + refused_by_clients;
     cpu_shed_->Observe(window);
     const double available = window.seconds * window.cpus;
     metrics_->SetCpuShedding(available > 0 ? std::min(1.0, window.cpu_seconds / available) : 0,
-                             CpuShedController::WorkShare(window), cpu_shed_->shed_share());
+                             CpuShedController::WorkShare(window), cpu_shed_->shed_share(),
+                             cpu_shed_->advised_share());
+    metrics_->AddClientRefusals(refused_by_clients);
     last_cpu = cpu;
     last_work = work;
     last_checked = checked;
     last_admitted = admitted;
+    last_client_refused = client_refused;
     last_wall = wall;
   }
 }

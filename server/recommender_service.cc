@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "core/recommender.h"
+#include "core/shed_advice.h"
 #include "server/query_conversion.h"
 #include "server/status_conversion.h"
 
@@ -259,12 +260,30 @@ bool RecommenderService::Overloaded(int64_t running) {
   return now - since >= overload_grace_ns_;
 }
 
+void RecommenderService::CountClientRefusals(const grpc::CallbackServerContext& context) {
+  const auto& metadata = context.client_metadata();
+  const auto reported = metadata.find(kClientRefusedKey);
+  if (reported == metadata.end()) return;
+  // Nonsense is ignored, and ParseShare's cap bounds what one call can
+  // claim for its client.
+  const std::optional<double> refused =
+      ParseShare(absl::string_view(reported->second.data(), reported->second.size()));
+  if (!refused.has_value() || *refused <= 0) return;
+  client_refused_micros_.fetch_add(std::llround((DemandWeight(*refused) - 1) * 1e6), std::memory_order_relaxed);
+}
+
 grpc::ServerUnaryReactor* RecommenderService::StartCall(grpc::CallbackServerContext* context,
                                                         grpc::Status& admission) {
   admission = authorizer_->Check(*context, Role::kRecommend);
   if (!admission.ok()) return context->DefaultReactor();
   if (cpu_shed_ != nullptr) {
     calls_checked_.fetch_add(1, std::memory_order_relaxed);
+    CountClientRefusals(*context);
+    // On every answer, refused or not, so a client hears it from whichever
+    // call comes back first.
+    if (const double advice = cpu_shed_->advised_share(); advice > 0) {
+      context->AddTrailingMetadata(kShedAdviceKey, FormatShare(advice));
+    }
     if (cpu_shed_->ShouldShed(static_cast<uint32_t>(ThreadRandom()()))) {
       metrics_->OnShed();
       admission = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,

@@ -87,6 +87,10 @@ class RecommenderService final
   // CPU shedding is on).
   int64_t calls_checked() const { return calls_checked_.load(std::memory_order_relaxed); }
   int64_t calls_admitted() const { return calls_admitted_.load(std::memory_order_relaxed); }
+  // The calls their clients refused locally, estimated from the share each
+  // arriving checked call reports (core/shed_advice.h: the sum of
+  // DemandWeight - 1), in millionths of a call since start.
+  int64_t client_refused_micros() const { return client_refused_micros_.load(std::memory_order_relaxed); }
 
   grpc::ServerUnaryReactor* RecommendProductsBatch(
       grpc::CallbackServerContext* context,
@@ -111,13 +115,17 @@ class RecommenderService final
   void LogServed(int64_t version, Variant variant, const std::string& customer_id,
                  const easymoney::recommender::v1::RecommendProductsResponse& response);
 
-  // Decides whether a call may proceed: the caller's token, then the
-  // in-flight limit. An admitted call counts as in flight until gRPC has
+  // Decides whether a call may proceed: the caller's token, then CPU
+  // shedding (which also attaches its advice to clients, shed_advice.h),
+  // then the in-flight limit. An admitted call counts as in flight until gRPC has
   // sent its response. A refusal comes back as a non-OK status; either way
   // the returned reactor is the one to finish the call with.
   grpc::ServerUnaryReactor* StartCall(grpc::CallbackServerContext* context, grpc::Status& admission);
   // Whether a call arriving with `running` calls in flight is to be shed.
   bool Overloaded(int64_t running);
+  // Adds what the call's x-easymoney-client-refused reports to
+  // client_refused_micros_.
+  void CountClientRefusals(const grpc::CallbackServerContext& context);
 
   ServerMetrics* const metrics_;
   WindowStats* const window_;
@@ -129,6 +137,7 @@ class RecommenderService final
   std::atomic<int64_t> work_nanos_{0};
   std::atomic<int64_t> calls_checked_{0};
   std::atomic<int64_t> calls_admitted_{0};
+  std::atomic<int64_t> client_refused_micros_{0};
   const int64_t overload_grace_ns_;
   // steady_clock nanoseconds since when the in-flight count has been at the
   // limit without a break; 0: below it.

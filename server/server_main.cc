@@ -55,10 +55,15 @@ ABSL_FLAG(int, max_in_flight, 1024,
 ABSL_FLAG(absl::Duration, overload_grace, absl::Milliseconds(100),
           "How long the in-flight count may stay at --max-in-flight (a burst) before calls are shed.");
 ABSL_FLAG(bool, shed_on_cpu_saturation, true,
-          "When the server's CPU (its affinity and cgroup quota) reaches 90% and the handler's work is at least "
-          "half of what an answer costs, refuse the share of new calls (up to 90%) that the CPU cannot afford to "
-          "answer with RESOURCE_EXHAUSTED, so the queue ahead of the handlers drains instead of growing to the "
-          "callers' deadlines.");
+          "When the server's CPU (its affinity and cgroup quota) reaches --cpu-shed-target: advise clients on every "
+          "answer what share of their calls to refuse themselves (x-easymoney-shed-advice, up to 90%; the client "
+          "library follows it, and a call its client refuses costs the server nothing), and, when the handler's "
+          "work is at least half of what an answer costs, refuse with RESOURCE_EXHAUSTED the share of new calls "
+          "(up to 90%) that the CPU cannot afford to answer, so the queue ahead of the handlers drains instead of "
+          "growing to the callers' deadlines.");
+ABSL_FLAG(double, cpu_shed_target, 0.9,
+          "With --shed-on-cpu-saturation: the share of the server's CPU answers may use before calls are refused "
+          "or clients advised to hold back (0.5 to 0.99).");
 
 namespace {
 
@@ -73,6 +78,7 @@ int RunServer() {
   options.version_policy = absl::GetFlag(FLAGS_version_policy);
   options.keep_previous = absl::GetFlag(FLAGS_keep_previous);
   options.shed_on_cpu_saturation = absl::GetFlag(FLAGS_shed_on_cpu_saturation);
+  options.cpu_shed.target_utilisation = absl::GetFlag(FLAGS_cpu_shed_target);
   options.map_model_arrays = absl::GetFlag(FLAGS_map_model_arrays);
   options.audit_log_path = absl::GetFlag(FLAGS_audit_log);
   options.event_log_dir = absl::GetFlag(FLAGS_event_log_dir);
@@ -115,6 +121,10 @@ int RunServer() {
   }
   if (options.max_in_flight < 0) {
     std::fprintf(stderr, "recommender-server: --max-in-flight must be >= 0\n");
+    return 2;
+  }
+  if (const double target = absl::GetFlag(FLAGS_cpu_shed_target); !(target >= 0.5 && target <= 0.99)) {
+    std::fprintf(stderr, "recommender-server: --cpu-shed-target must be in [0.5, 0.99], not %g\n", target);
     return 2;
   }
   if (!(options.served_log_sample >= 0 && options.served_log_sample <= 1)) {

@@ -218,6 +218,17 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(const std::
                                           "runs.");
   metrics->cpu_shed_share_ = gauge("recommender_cpu_shed_share",
                                    "Share of new Recommender calls refused because the CPU is saturated (0..0.9).");
+  metrics->cpu_advised_share_ =
+      gauge("recommender_cpu_advised_share",
+            "Share of their calls clients are advised to refuse themselves while the CPU is saturated "
+            "(x-easymoney-shed-advice trailing metadata; 0..0.9).");
+  metrics->client_refusals_ = &prometheus::BuildCounter()
+                                   .Name("recommender_client_refusals_estimated_total")
+                                   .Help("Recommender calls clients refused locally (on the shed advice or their own "
+                                         "adaptive throttle), estimated from the share each arriving call reports "
+                                         "in x-easymoney-client-refused; counted only while CPU shedding runs.")
+                                   .Register(*metrics->registry_)
+                                   .Add({});
   metrics->without_model_ = std::make_unique<VersionMetrics>();
   metrics->MakeHandles("none", "none", nullptr, *metrics->without_model_);
   // A batch may mix variants, so the call itself carries no version.

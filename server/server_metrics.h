@@ -133,12 +133,16 @@ class ServerMetrics {
   // calls in flight (from handler start until their response is sent).
   void OnShed() { shed_->Increment(); }
   void SetInFlight(int64_t calls) { in_flight_->Set(static_cast<double>(calls)); }
-  // The CPU shedding controller's inputs and output (sampled every 100 ms
-  // while it runs).
-  void SetCpuShedding(double utilisation, double work_share, double shed_share) {
+  // The CPU shedding controller's inputs and outputs (sampled every 100 ms
+  // while it runs), and the calls clients reported refusing locally.
+  void SetCpuShedding(double utilisation, double work_share, double shed_share, double advised_share) {
     cpu_utilisation_->Set(utilisation);
     cpu_work_share_->Set(work_share);
     cpu_shed_share_->Set(shed_share);
+    cpu_advised_share_->Set(advised_share);
+  }
+  void AddClientRefusals(double calls) {
+    if (calls > 0) client_refusals_->Increment(calls);
   }
   // The gRPC port's certificate's notAfter. Without TLS never called, and
   // the series does not exist.
@@ -187,6 +191,8 @@ class ServerMetrics {
   prometheus::Gauge* cpu_utilisation_ = nullptr;
   prometheus::Gauge* cpu_work_share_ = nullptr;
   prometheus::Gauge* cpu_shed_share_ = nullptr;
+  prometheus::Gauge* cpu_advised_share_ = nullptr;
+  prometheus::Counter* client_refusals_ = nullptr;
   std::vector<prometheus::Gauge*> trained_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<int, std::string>, prometheus::Counter*> product_feedback_ ABSL_GUARDED_BY(mu_);
   std::map<std::tuple<int, int64_t, int>, prometheus::Counter*> version_feedback_ ABSL_GUARDED_BY(mu_);

@@ -1,8 +1,10 @@
 #include "core/cpu_shed_controller.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 
+#include "core/shed_advice.h"
 #include "gtest/gtest.h"
 
 namespace easymoney {
@@ -126,6 +128,158 @@ TEST(CpuShedControllerTest, TheTargetSetsHowMuchOfTheCpuAnswersMayUse) {
   // for 600 answers of 50 us.
   controller.Observe(Sample(1000, 1000, 50, 20));
   EXPECT_NEAR(controller.shed_share(), 0.4, 0.002);
+}
+
+// Advice to clients (shed_advice.h): the share of their demand beyond what
+// the CPU answers when nothing is refused here. 2,000 calls of 50 + 10 us at
+// 95% of the CPU: the 90% target answers 0.09 s / 60 us = 1,500 calls, so
+// clients are advised to refuse 25% while the server itself refuses 30% of
+// what reaches it (its refusals cost it 10 us each).
+TEST(CpuShedControllerTest, AdvisesClientsToRefuseTheDemandTheCpuCannotAnswer) {
+  CpuShedController controller({});
+  EXPECT_EQ(controller.advised_share(), 0);
+  controller.Observe(Sample(2000, 1500, 50, 10));
+  EXPECT_NEAR(controller.advised_share(), 0.25, 0.002);
+  EXPECT_NEAR(controller.shed_share(), 0.3, 0.002);
+}
+
+TEST(CpuShedControllerTest, AdvisesNothingWhileTheCallsFit) {
+  CpuShedController controller({});
+  // 70% of the CPU, and clients report twice the calls that arrive.
+  Window window = Sample(1000, 1000, 50, 20);
+  window.demand = 2000;
+  for (int i = 0; i < 20; ++i) controller.Observe(window);
+  EXPECT_EQ(controller.advised_share(), 0);
+}
+
+// Clients already refusing half their calls on the advice: 1,000 calls
+// arrive (each reporting 0.5, so the demand is 2,000), all are answered at
+// 50 + 40.1 us, just over the 90% target. The advice holds at about
+// 1 - 1,000 / 2,000 instead of reading the clients' restraint as the
+// overload's end, and the server refuses nothing itself.
+Window FollowedAdvice() {
+  Window window = Sample(1000, 1000, 50, 40.1);
+  window.demand = 2000;
+  return window;
+}
+
+TEST(CpuShedControllerTest, HoldsTheAdviceWhileClientsFollowIt) {
+  CpuShedController controller({});
+  const Window window = FollowedAdvice();
+  for (int i = 0; i < 10; ++i) controller.Observe(window);
+  EXPECT_NEAR(controller.advised_share(), 0.5, 0.002);
+  EXPECT_EQ(controller.shed_share(), 0);
+}
+
+// While clients follow the advice (their reports put the demand above the
+// calls that arrive), a window over the target but not full is the noise of
+// the arrivals, and the server refuses nothing; a full window is a backlog,
+// refused here as before. The same window without reports is shed.
+TEST(CpuShedControllerTest, LeavesTheExcessToClientsFollowingTheAdvice) {
+  CpuShedController controller({});
+  Window over = Sample(2000, 1500, 50, 10);  // 95%: 30% shed without advice.
+  over.demand = 4000;
+  controller.Observe(over);
+  ASSERT_GT(controller.advised_share(), 0);
+  EXPECT_NEAR(controller.shed_share(), 0.3, 0.002) << "no advice was out during this window";
+  for (int i = 0; i < 10; ++i) controller.Observe(over);
+  EXPECT_EQ(controller.shed_share(), 0);
+  EXPECT_GT(controller.advised_share(), 0.5);
+
+  Window full = Sample(1500, 1500, 50, 50.0 / 3);  // 100%: 40% shed (LeavesRoomToDrain...).
+  full.demand = 3000;
+  controller.Observe(full);
+  EXPECT_NEAR(controller.shed_share(), 0.4, 0.002);
+
+  CpuShedController unadvised({});
+  for (int i = 0; i < 10; ++i) unadvised.Observe(Sample(2000, 1500, 50, 10));
+  EXPECT_NEAR(unadvised.shed_share(), 0.3, 0.002);
+}
+
+// A call that is mostly gRPC's own work is not worth refusing at the
+// server, but a refusal at the client saves all of it. A full window of
+// 2,000 calls of 10 + 40 us: the drain target, 70%, answers 1,400.
+TEST(CpuShedControllerTest, AdvisesEvenWhenRefusingHereWouldNotPay) {
+  CpuShedController controller({});
+  controller.Observe(Sample(2000, 2000, 10, 40));
+  EXPECT_EQ(controller.shed_share(), 0);
+  EXPECT_NEAR(controller.advised_share(), 0.3, 0.002);
+}
+
+TEST(CpuShedControllerTest, WithdrawsTheAdviceByHalvesOnceTheDemandFits) {
+  CpuShedController controller({});
+  controller.Observe(FollowedAdvice());
+  ASSERT_NEAR(controller.advised_share(), 0.5, 0.002);
+  controller.Observe(Sample(500, 500, 50, 40));  // Demand 500: fits.
+  EXPECT_NEAR(controller.advised_share(), 0.25, 0.002);
+  for (int i = 0; i < 20; ++i) controller.Observe(Sample(500, 500, 50, 40));
+  EXPECT_EQ(controller.advised_share(), 0);
+}
+
+TEST(CpuShedControllerTest, NeverAdvisesMoreThanTheMaximum) {
+  CpuShedController controller({});
+  Window window = FollowedAdvice();
+  window.demand = 1e9;
+  controller.Observe(window);
+  EXPECT_NEAR(controller.advised_share(), 0.9, 1e-9);
+  window.demand = std::numeric_limits<double>::infinity();
+  controller.Observe(window);  // Ignored.
+  EXPECT_NEAR(controller.advised_share(), 0.9, 1e-9);
+}
+
+// One server, one CPU, windows of 100 ms; an answer costs 250 us of handler
+// work and every call (answered or refused) 50 us of gRPC's, so the CPU
+// answers 333 calls a window at most. Clients want twice that. Returns the
+// answered share of that maximum over the last 20 of 60 windows, and the
+// controller's shares at the end.
+struct Simulated {
+  double answered_share;
+  double shed_share;
+  double advised_share;
+};
+Simulated SimulateTwiceTheSaturatingLoad(bool clients_follow_advice) {
+  constexpr double kWork = 250e-6;
+  constexpr double kOverhead = 50e-6;
+  constexpr double kWindow = 0.1;
+  const double maximum = kWindow / (kWork + kOverhead);
+  const double demand = 2 * maximum;
+  CpuShedController controller({});
+  double answered_late = 0;
+  for (int i = 0; i < 60; ++i) {
+    // What the clients saw of the last window's advice.
+    const double held_back = clients_follow_advice ? controller.advised_share() : 0;
+    const double arriving = demand * (1 - held_back);
+    const double let_through = arriving * (1 - controller.shed_share());
+    // The CPU refuses first (cheap), then answers what the rest of the
+    // window allows.
+    const double refusing = (arriving - let_through) * kOverhead;
+    const double answered = std::min(let_through, std::max(0.0, kWindow - refusing) / (kWork + kOverhead));
+    Window window;
+    window.seconds = kWindow;
+    window.cpus = 1;
+    window.calls = static_cast<int64_t>(arriving);
+    window.admitted = static_cast<int64_t>(answered);
+    window.work_seconds = answered * kWork;
+    window.cpu_seconds = std::min(kWindow, refusing + answered * (kWork + kOverhead));
+    window.demand = arriving * DemandWeight(held_back);
+    controller.Observe(window);
+    if (i >= 40) answered_late += answered;
+  }
+  return {answered_late / 20 / maximum, controller.shed_share(), controller.advised_share()};
+}
+
+// The point of the advice: at twice the saturating load the server answers
+// near its maximum (the 90% target) when clients refuse the advised share,
+// and well under it when they leave every refusal to the server.
+TEST(CpuShedControllerTest, ClientsFollowingTheAdviceKeepTheAnswersNearTheMaximum) {
+  const Simulated following = SimulateTwiceTheSaturatingLoad(true);
+  EXPECT_GT(following.answered_share, 0.85);
+  EXPECT_LT(following.shed_share, 0.02);
+  // 1 - 0.9 x 333 / 667.
+  EXPECT_NEAR(following.advised_share, 0.55, 0.02);
+  const Simulated ignoring = SimulateTwiceTheSaturatingLoad(false);
+  EXPECT_LT(ignoring.answered_share, 0.75);
+  EXPECT_GT(ignoring.shed_share, 0.4);
 }
 
 }  // namespace

@@ -54,6 +54,11 @@ KNOWN_METRICS = {
     "recommender_tls_certificate_expiry_timestamp_seconds": set(),
     "recommender_auth_tokens": set(),
     "recommender_requests_shed_total": set(),
+    "recommender_cpu_utilisation": set(),
+    "recommender_cpu_work_share": set(),
+    "recommender_cpu_shed_share": set(),
+    "recommender_cpu_advised_share": set(),
+    "recommender_client_refusals_estimated_total": set(),
     "recommender_in_flight_requests": set(),
     "up": set(),
 }

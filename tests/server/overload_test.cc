@@ -4,7 +4,9 @@
 // twice the saturating load is measured by scripts/bench-overload, not
 // asserted here.)
 
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <optional>
 #include <filesystem>
 #include <memory>
@@ -14,9 +16,12 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "client/recommender_client.h"
 #include "core/model_directory.h"
+#include "core/shed_advice.h"
 #include "easymoney/recommender/v1/recommender.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -107,6 +112,16 @@ class OverloadTest : public ::testing::Test {
       outcomes.mu.Await(absl::Condition(+[](int64_t* pending) { return *pending == 0; }, &outcomes.pending));
     }
   }
+  // CPU shedding that a test on one CPU can trigger: a target of 30%, and
+  // no work-share guard (the test model's handler work is tiny next to
+  // gRPC's).
+  static CpuShedController::Options SaturatedAtAThird() {
+    CpuShedController::Options cpu_shed;
+    cpu_shed.target_utilisation = 0.3;
+    cpu_shed.min_work_share = 0;
+    return cpu_shed;
+  }
+
   std::string Metrics() const { return testing::HttpGet(server_->metrics_port(), "/metrics"); }
 
   std::string dir_;
@@ -161,10 +176,7 @@ TEST_F(OverloadTest, ShedsWhileTheCpuIsSaturatedAndRecoversAfterwards) {
   // Threads started from here on inherit the mask; the server's are.
   const testing::SingleCpu pinned;
   ASSERT_TRUE(pinned.pinned());
-  CpuShedController::Options cpu_shed;
-  cpu_shed.target_utilisation = 0.3;
-  cpu_shed.min_work_share = 0;
-  StartServer(/*max_in_flight=*/0, absl::ZeroDuration(), cpu_shed);
+  StartServer(/*max_in_flight=*/0, absl::ZeroDuration(), SaturatedAtAThird());
   Outcomes outcomes;
   // A wave of 256 calls takes tens of milliseconds; the controller samples
   // every 50 ms and starts refusing after the first window over 30%.
@@ -192,6 +204,85 @@ TEST_F(OverloadTest, ShedsWhileTheCpuIsSaturatedAndRecoversAfterwards) {
   request.set_customer_id("10");
   v1::RecommendProductsResponse response;
   EXPECT_TRUE(stub->RecommendProducts(&context, request, &response).ok());
+}
+
+double MetricValue(const std::string& metrics, const std::string& name) {
+  const size_t at = metrics.find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::strtod(metrics.c_str() + at + name.size() + 2, nullptr);
+}
+
+// The shed advice over a real channel (core/shed_advice.h): while waves of
+// calls keep the CPU over the (lowered) target, answers carry
+// x-easymoney-shed-advice, the client library refuses calls locally in the
+// server's words, and what such clients report reaches
+// recommender_client_refusals_estimated_total. After the load, an answer
+// without advice withdraws it and every call is sent again.
+TEST_F(OverloadTest, AdvisesClientsToRefuseCallsWhileTheCpuIsSaturated) {
+  const testing::SingleCpu pinned;
+  ASSERT_TRUE(pinned.pinned());
+  StartServer(/*max_in_flight=*/0, absl::ZeroDuration(), SaturatedAtAThird());
+  std::atomic<bool> stop{false};
+  std::thread load([&] {
+    while (!stop.load()) {
+      Outcomes outcomes;
+      SendWaves(1, outcomes);
+    }
+  });
+  RecommenderClient::Options options;
+  options.target = absl::StrCat("127.0.0.1:", server_->port());
+  ASSERT_TRUE(options.follow_shed_advice) << "the library's default";
+  auto client = RecommenderClient::Create(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  auto stub = v1::Recommender::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()), grpc::InsecureChannelCredentials()));
+  v1::RecommendProductsRequest request;
+  request.set_customer_id("10");
+  int refused_locally = 0;
+  std::string advice_seen;
+  std::string refusal_message;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while ((refused_locally < 20 || advice_seen.empty()) && std::chrono::steady_clock::now() < deadline) {
+    const absl::Status status = (*client)->Recommend(request).status();
+    if (absl::StrContains(status.message(), "refused by the client")) {
+      ++refused_locally;
+      refusal_message = std::string(status.message());
+    }
+    grpc::ClientContext context;
+    v1::RecommendProductsResponse response;
+    stub->RecommendProducts(&context, request, &response);
+    const auto& trailers = context.GetServerTrailingMetadata();
+    if (const auto entry = trailers.find(kShedAdviceKey); entry != trailers.end()) {
+      advice_seen = std::string(entry->second.data(), entry->second.size());
+    }
+  }
+  EXPECT_GE(refused_locally, 20);
+  EXPECT_THAT(refusal_message, HasSubstr("the server advised refusing"));
+  const std::optional<double> advice = ParseShare(advice_seen);
+  ASSERT_TRUE(advice.has_value()) << "no answer carried advice";
+  EXPECT_GT(*advice, 0);
+  // Counted each 50 ms window: wait for the last ones to be.
+  const auto counted = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (MetricValue(Metrics(), "recommender_client_refusals_estimated_total") <= 0 &&
+         std::chrono::steady_clock::now() < counted) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_GT(MetricValue(Metrics(), "recommender_client_refusals_estimated_total"), 0);
+  stop = true;
+  load.join();
+
+  // Idle: the advice is withdrawn, and the first answer without it tells the
+  // client so.
+  const auto calm = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (Metrics().find("recommender_cpu_advised_share 0\n") == std::string::npos &&
+         std::chrono::steady_clock::now() < calm) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_THAT(Metrics(), HasSubstr("recommender_cpu_advised_share 0\n"));
+  int sent_ok = 0;
+  for (int i = 0; i < 50; ++i) sent_ok += (*client)->Recommend(request).ok() ? 1 : 0;
+  // The first call may still be refused on the advice it last heard.
+  EXPECT_GE(sent_ok, 49);
 }
 
 }  // namespace

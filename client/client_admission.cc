@@ -1,0 +1,73 @@
+#include "client/client_admission.h"
+
+#include <cmath>
+#include <optional>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "core/shed_advice.h"
+
+namespace easymoney {
+
+ClientAdmission::ClientAdmission(const Options& options)
+    : options_(options),
+      throttle_(options.adaptive_throttle > 0
+                    ? std::make_unique<AdaptiveThrottle>(AdaptiveThrottle::Options{
+                          .accepts_multiplier = options.adaptive_throttle, .window = options.adaptive_throttle_window})
+                    : nullptr) {}
+
+double ClientAdmission::advised_share(absl::Time now) const {
+  if (!options_.follow_shed_advice) return 0;
+  absl::MutexLock lock(&mu_);
+  return now - advice_time_ <= options_.advice_lifetime ? advice_ : 0;
+}
+
+ClientAdmission::Decision ClientAdmission::Decide(absl::Time now, double draw) {
+  const double advised = advised_share(now);
+  const double throttled = throttle_ != nullptr ? throttle_->Request(now) : 0;
+  Decision decision;
+  // Independent reasons: a call gets through both with (1 - a)(1 - p).
+  decision.refusal_probability = 1 - (1 - advised) * (1 - throttled);
+  if (draw < advised) {
+    decision.send = false;
+    decision.refused_by = Refuser::kShedAdvice;
+    decision.refusal = absl::ResourceExhaustedError(
+        absl::StrCat("refused by the client: the server advised refusing ", std::lround(advised * 100),
+                     "% of calls while its CPU is saturated; retry with backoff"));
+  } else if (draw < decision.refusal_probability) {
+    decision.send = false;
+    decision.refused_by = Refuser::kAdaptiveThrottle;
+    decision.refusal = absl::ResourceExhaustedError(
+        "refused by the client: the server has been refusing calls for overload (adaptive throttling); "
+        "retry with backoff");
+  }
+  return decision;
+}
+
+void ClientAdmission::Prepare(const Decision& decision, grpc::ClientContext& context) {
+  if (decision.refusal_probability <= 0) return;
+  const std::string reported = FormatShare(decision.refusal_probability);
+  if (reported != "0") context.AddMetadata(kClientRefusedKey, reported);
+}
+
+void ClientAdmission::OnDone(absl::Time now, const grpc::ClientContext& context, const grpc::Status& status) {
+  if (throttle_ != nullptr) throttle_->Record(now, status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED);
+  if (!options_.follow_shed_advice) return;
+  const auto& trailers = context.GetServerTrailingMetadata();
+  const auto entry = trailers.find(kShedAdviceKey);
+  std::optional<double> advice;
+  if (entry != trailers.end()) {
+    advice = ParseShare(absl::string_view(entry->second.data(), entry->second.size()));
+  } else if (status.ok()) {
+    advice = 0;  // Answered without advice: the server wants everything.
+  }
+  // Otherwise (a failure that may not have come from the server, such as a
+  // deadline that expired on the way) the advice stands.
+  if (!advice.has_value()) return;
+  absl::MutexLock lock(&mu_);
+  advice_ = *advice;
+  advice_time_ = now;
+}
+
+}  // namespace easymoney
