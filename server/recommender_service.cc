@@ -278,12 +278,15 @@ grpc::ServerUnaryReactor* RecommenderService::StartCall(grpc::CallbackServerCont
   if (!admission.ok()) return context->DefaultReactor();
   if (cpu_shed_ != nullptr) {
     calls_checked_.fetch_add(1, std::memory_order_relaxed);
-    CountClientRefusals(*context);
+    const double advice = cpu_shed_->advised_share();
+    // The reports matter only while the controller is refusing or advising
+    // (outside that it does not look at the demand), and reading them costs
+    // every call: gRPC builds the client metadata's multimap on first access
+    // (0.4-0.6 us of CPU a call, 3% of the 15-product catalogue's answers).
+    if (advice > 0 || cpu_shed_->shed_share() > 0) CountClientRefusals(*context);
     // On every answer, refused or not, so a client hears it from whichever
     // call comes back first.
-    if (const double advice = cpu_shed_->advised_share(); advice > 0) {
-      context->AddTrailingMetadata(kShedAdviceKey, FormatShare(advice));
-    }
+    if (advice > 0) context->AddTrailingMetadata(kShedAdviceKey, FormatShare(advice));
     if (cpu_shed_->ShouldShed(static_cast<uint32_t>(ThreadRandom()()))) {
       metrics_->OnShed();
       admission = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,

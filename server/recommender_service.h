@@ -89,7 +89,8 @@ class RecommenderService final
   int64_t calls_admitted() const { return calls_admitted_.load(std::memory_order_relaxed); }
   // The calls their clients refused locally, estimated from the share each
   // arriving checked call reports (core/shed_advice.h: the sum of
-  // DemandWeight - 1), in millionths of a call since start.
+  // DemandWeight - 1), in millionths of a call since start. Read only
+  // while CPU shedding refuses or advises.
   int64_t client_refused_micros() const { return client_refused_micros_.load(std::memory_order_relaxed); }
 
   grpc::ServerUnaryReactor* RecommendProductsBatch(
@@ -137,7 +138,6 @@ class RecommenderService final
   std::atomic<int64_t> work_nanos_{0};
   std::atomic<int64_t> calls_checked_{0};
   std::atomic<int64_t> calls_admitted_{0};
-  std::atomic<int64_t> client_refused_micros_{0};
   const int64_t overload_grace_ns_;
   // steady_clock nanoseconds since when the in-flight count has been at the
   // limit without a break; 0: below it.
@@ -147,6 +147,9 @@ class RecommenderService final
   std::atomic<int64_t> in_flight_{0};
 
   std::atomic<std::shared_ptr<const ServingState>> state_;
+  // Written only while CPU shedding refuses or advises; kept after the
+  // members every call touches so that their layout does not move.
+  std::atomic<int64_t> client_refused_micros_{0};
 };
 
 }  // namespace easymoney
