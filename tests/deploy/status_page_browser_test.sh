@@ -48,6 +48,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# Created here, not by the background job's redirection, which may come
+# after the first read below (set -e would end the test on sed's error).
+: > "$WORK/demo.out"
 "$DEMO" --port 0 > "$WORK/demo.out" 2> "$WORK/demo.log" &
 DEMO_PID=$!
 URL=""
