@@ -1,5 +1,6 @@
 #include "client/client_admission.h"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <string>
@@ -9,6 +10,12 @@
 #include "core/shed_advice.h"
 
 namespace easymoney {
+
+namespace {
+
+constexpr double kRecentWeight = 0.2;
+
+}  // namespace
 
 ClientAdmission::ClientAdmission(const Options& options)
     : options_(options),
@@ -27,6 +34,10 @@ ClientAdmission::Decision ClientAdmission::Decide(absl::Time now, double draw) {
   const double advised = advised_share(now);
   const double throttled = throttle_ != nullptr ? throttle_->Request(now) : 0;
   Decision decision;
+  if (advised > 0) {
+    absl::MutexLock lock(&mu_);
+    decision.queue_delay = QueueDelayLocked();
+  }
   // Independent reasons: a call gets through both with (1 - a)(1 - p).
   decision.refusal_probability = 1 - (1 - advised) * (1 - throttled);
   if (draw < advised) {
@@ -46,14 +57,47 @@ ClientAdmission::Decision ClientAdmission::Decide(absl::Time now, double draw) {
 }
 
 void ClientAdmission::Prepare(const Decision& decision, grpc::ClientContext& context) {
+  if (decision.queue_delay.has_value()) context.AddMetadata(kClientDelayKey, FormatDelay(*decision.queue_delay));
   if (decision.refusal_probability <= 0) return;
   const std::string reported = FormatShare(decision.refusal_probability);
   if (reported != "0") context.AddMetadata(kClientRefusedKey, reported);
 }
 
-void ClientAdmission::OnDone(absl::Time now, const grpc::ClientContext& context, const grpc::Status& status) {
+std::optional<double> ClientAdmission::queue_delay() const {
+  absl::MutexLock lock(&mu_);
+  return QueueDelayLocked();
+}
+
+std::optional<double> ClientAdmission::QueueDelayLocked() const {
+  if (!recent_round_trip_.has_value()) return std::nullopt;
+  const double fastest = fastest_before_ > 0 ? std::min(fastest_now_, fastest_before_) : fastest_now_;
+  return std::max(0.0, *recent_round_trip_ - fastest);
+}
+
+void ClientAdmission::RecordRoundTrip(absl::Time now, absl::Duration round_trip) {
+  const double seconds = absl::ToDoubleSeconds(round_trip);
+  if (!(seconds > 0)) return;
+  recent_round_trip_ =
+      recent_round_trip_.has_value() ? *recent_round_trip_ + kRecentWeight * (seconds - *recent_round_trip_) : seconds;
+  if (now - fastest_since_ >= options_.fastest_window) {
+    // A window with no answer at all leaves nothing to carry over.
+    fastest_before_ = now - fastest_since_ < 2 * options_.fastest_window ? fastest_now_ : 0;
+    fastest_now_ = seconds;
+    fastest_since_ = now;
+  } else {
+    fastest_now_ = std::min(fastest_now_, seconds);
+  }
+}
+
+void ClientAdmission::OnDone(absl::Time now, const grpc::ClientContext& context, const grpc::Status& status,
+                             absl::Duration round_trip) {
   if (throttle_ != nullptr) throttle_->Record(now, status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED);
   if (!options_.follow_shed_advice) return;
+  if (status.ok()) {
+    // Only answers: a refusal skips the work and would read as fast.
+    absl::MutexLock lock(&mu_);
+    RecordRoundTrip(now, round_trip);
+  }
   const auto& trailers = context.GetServerTrailingMetadata();
   const auto entry = trailers.find(kShedAdviceKey);
   std::optional<double> advice;

@@ -12,20 +12,24 @@
 //     paid for.
 // A call that is sent reports the probability with which calls were being
 // refused locally (x-easymoney-client-refused), so the server can count the
-// demand its clients hold back.
+// demand its clients hold back, and, while advice is in force, how long this
+// client's recent answers took beyond its fastest (x-easymoney-client-delay-ms):
+// the time its calls wait in a queue the server cannot see, which the server
+// sizes the advice on.
 //
 //   ClientAdmission admission({.follow_shed_advice = true});
 //   const ClientAdmission::Decision decision = admission.Decide(absl::Now(), draw);
 //   if (!decision.send) return decision.refusal;  // RESOURCE_EXHAUSTED, never sent
 //   ClientAdmission::Prepare(decision, context);
 //   const grpc::Status status = stub->RecommendProducts(&context, request, &response);
-//   admission.OnDone(absl::Now(), context, status);
+//   admission.OnDone(absl::Now(), context, status, round_trip);
 //
 // One ClientAdmission per channel: with several servers behind one channel
 // (round robin) the advice followed is the latest any of them sent.
 // Thread-safe.
 
 #include <memory>
+#include <optional>
 
 #include <grpcpp/client_context.h>
 #include <grpcpp/support/status.h>
@@ -49,6 +53,11 @@ class ClientAdmission {
     // K of the adaptive throttle; 0 turns it off.
     double adaptive_throttle = 0;
     absl::Duration adaptive_throttle_window = absl::Seconds(10);
+    // The fastest answer is the least round trip seen over the last one to
+    // two of these: long enough to include a moment without a queue (the
+    // server's advice drains it every second or so), short enough to follow
+    // a move to a farther server.
+    absl::Duration fastest_window = absl::Seconds(10);
   };
 
   enum class Refuser { kNone, kShedAdvice, kAdaptiveThrottle };
@@ -60,6 +69,9 @@ class ClientAdmission {
     Refuser refused_by = Refuser::kNone;
     // RESOURCE_EXHAUSTED saying which reason refused, when !send.
     absl::Status refusal;
+    // The queueing delay the sent call reports, in seconds: set while
+    // advice is in force and answers have been timed.
+    std::optional<double> queue_delay;
   };
 
   explicit ClientAdmission(const Options& options);
@@ -69,22 +81,38 @@ class ClientAdmission {
 
   // `draw` is uniform in [0, 1).
   Decision Decide(absl::Time now, double draw) ABSL_LOCKS_EXCLUDED(mu_);
-  // Adds the refusal report to a call about to be sent.
+  // Adds the refusal and delay reports to a call about to be sent.
   static void Prepare(const Decision& decision, grpc::ClientContext& context);
-  // After the call completed: the advice on its trailing metadata (an OK
-  // answer without any withdraws it) and the throttle's verdict.
-  void OnDone(absl::Time now, const grpc::ClientContext& context, const grpc::Status& status)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // After the call completed, `round_trip` after it was sent: the advice on
+  // its trailing metadata (an OK answer without any withdraws it), the
+  // throttle's verdict, and (OK answers only) the round trip for the delay
+  // estimate.
+  void OnDone(absl::Time now, const grpc::ClientContext& context, const grpc::Status& status,
+              absl::Duration round_trip) ABSL_LOCKS_EXCLUDED(mu_);
 
   // The advice in force (0 when none, expired, or not followed).
   double advised_share(absl::Time now) const ABSL_LOCKS_EXCLUDED(mu_);
 
+  // The recent OK answers' round trip beyond the fastest one, in seconds;
+  // nullopt before any answer was timed.
+  std::optional<double> queue_delay() const ABSL_LOCKS_EXCLUDED(mu_);
+
  private:
+  void RecordRoundTrip(absl::Time now, absl::Duration round_trip) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::optional<double> QueueDelayLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const Options options_;
   const std::unique_ptr<AdaptiveThrottle> throttle_;  // Null: off.
   mutable absl::Mutex mu_;
   double advice_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time advice_time_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // Recent round trip: an average over the last few answers (weight
+  // kRecentWeight each), since single answers scatter by scheduling.
+  std::optional<double> recent_round_trip_ ABSL_GUARDED_BY(mu_);
+  // Fastest round trip in the current and the previous fastest_window.
+  double fastest_now_ ABSL_GUARDED_BY(mu_) = 0;
+  double fastest_before_ ABSL_GUARDED_BY(mu_) = 0;  // 0: none.
+  absl::Time fastest_since_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
 }  // namespace easymoney

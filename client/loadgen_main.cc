@@ -76,8 +76,9 @@ ABSL_FLAG(absl::Duration, adaptive_throttle_window, absl::Seconds(10),
 ABSL_FLAG(bool, follow_shed_advice, false,
           "Refuse locally the share of calls the server advises while its CPU is saturated "
           "(x-easymoney-shed-advice), as the client library does by default; off by default here, so that the "
-          "generator measures the server against clients that leave every refusal to it. Local refusals are "
-          "reported apart.");
+          "generator measures the server against clients that leave every refusal to it. While advised it also "
+          "reports its queueing delay (x-easymoney-client-delay-ms, from the round trips of its answers). Local "
+          "refusals are reported apart.");
 ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(5), "How long to wait for the channel to connect first.");
 ABSL_FLAG(uint64_t, seed, 42, "Random seed of the customer draw.");
 ABSL_FLAG(bool, json, false, "Print the report as one JSON object on stdout.");
@@ -237,7 +238,7 @@ class LoadGenerator {
     const absl::Duration latency = absl::FromChrono(now - call->scheduled);
     const absl::Duration service_latency = absl::FromChrono(now - call->sent);
     const absl::Duration send_lag = absl::FromChrono(call->sent - call->scheduled);
-    if (admission_ != nullptr) admission_->OnDone(absl::Now(), call->context, status);
+    if (admission_ != nullptr) admission_->OnDone(absl::Now(), call->context, status, service_latency);
     delete call;
     {
       absl::MutexLock lock(&mu_);

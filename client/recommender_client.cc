@@ -51,8 +51,12 @@ absl::StatusOr<easymoney::recommender::v1::RecommendProductsResponse> Recommende
     ClientAdmission::Prepare(decision, context);
   }
   easymoney::recommender::v1::RecommendProductsResponse response;
+  const absl::Time sent = absl::Now();
   const grpc::Status status = recommender_->RecommendProducts(&context, request, &response);
-  if (admission_ != nullptr) admission_->OnDone(absl::Now(), context, status);
+  if (admission_ != nullptr) {
+    const absl::Time now = absl::Now();
+    admission_->OnDone(now, context, status, now - sent);
+  }
   if (!status.ok()) return FromGrpc(status);
   return response;
 }

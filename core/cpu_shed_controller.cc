@@ -44,6 +44,14 @@ double CpuShedController::NeededShare(const Window& window) const {
   // full window, a backlog, is still refused here.
   const bool clients_hold_back = advice_ > 0 && window.demand > static_cast<double>(window.calls) * 1.01;
   if (clients_hold_back && utilisation < options_.full_utilisation) return 0;
+  return CpuShare(window);
+}
+
+double CpuShedController::CpuShare(const Window& window) const {
+  const double available = window.seconds * window.cpus;
+  if (window.calls <= 0 || window.cpu_seconds <= 0 || available <= 0) return 0;
+  if (window.admitted <= 0) return share_;  // No answer to price; hold.
+  const double utilisation = window.cpu_seconds / available;
   // Refusing a call saves its handler work only: not worth it when that is
   // a small part of what answering costs. (Per answer, not per window: the
   // more is refused, the more of the window's CPU is refusals' overhead.)
@@ -75,6 +83,54 @@ double CpuShedController::NeededAdvice(const Window& window) const {
 
 namespace {
 
+// The least advice that formats as more than "0" (shed_advice.h), so that
+// clients still follow it and report their delay: one call in a thousand.
+constexpr double kLeastAdvice = 0.001;
+
+double Utilisation(const CpuShedController::Window& window) {
+  return window.cpu_seconds / (window.seconds * window.cpus);
+}
+
+// Calls queue at this server only while its CPU is busy: reported delays
+// with the CPU under its target are the clients' own (a client short of CPU
+// itself, a slow network), and holding calls back would not shorten them.
+bool Queued(const CpuShedController::Window& window, double target_utilisation) {
+  return window.delayed_reports * 2 > window.delay_reports && Utilisation(window) >= target_utilisation;
+}
+
+}  // namespace
+
+double CpuShedController::DelayAdvice(const Window& window) {
+  const double demand = std::max(window.demand, static_cast<double>(window.calls)) / window.seconds;
+  // Averaged over a few windows: one window's arrivals scatter by several
+  // percent, as much as the rate's own step.
+  demand_rate_ = demand_rate_ > 0 ? demand_rate_ + 0.3 * (demand - demand_rate_) : demand;
+  const double answered_rate = static_cast<double>(window.admitted) / window.seconds;
+  if (allowed_rate_ <= 0) {
+    // What the CPU-sized advice let in, or, if more, what the server
+    // answered: the CPU-sized advice can start far too deep (a backlog's
+    // window sizes it for the drain target), and climbing back from there
+    // by delay_growth would take seconds.
+    allowed_rate_ = std::max((1 - advice_) * demand_rate_, options_.delay_drain * answered_rate);
+  } else if (Queued(window, options_.target_utilisation)) {
+    allowed_rate_ = options_.delay_drain * answered_rate;
+  } else {
+    allowed_rate_ *= options_.delay_growth;
+  }
+  // Never below what max_share lets in, nor above the demand.
+  allowed_rate_ = std::clamp(allowed_rate_, (1 - options_.max_share) * demand_rate_, demand_rate_);
+  const double advice =
+      std::clamp(1.0 - allowed_rate_ / demand_rate_, 0.0, std::min(options_.max_share, kMaxAdvisedShare));
+  if (advice >= kLeastAdvice) return advice;
+  // Everything fits. While the CPU still reads over its target (as it does
+  // well short of the most answers), the CPU-sized controller would come
+  // straight back and refuse or advise on it: keep the least advice that
+  // the clients still report their delay on, so the delay keeps deciding.
+  return Utilisation(window) >= options_.target_utilisation ? kLeastAdvice : 0;
+}
+
+namespace {
+
 // Up at once (a backlog grows while the share is short), down by halves
 // (one quiet window is not the end of an overload).
 double Smoothed(double previous, double needed) {
@@ -86,15 +142,28 @@ double Smoothed(double previous, double needed) {
 
 void CpuShedController::Observe(const Window& window) {
   if (!std::isfinite(window.seconds) || !std::isfinite(window.cpu_seconds) || !std::isfinite(window.work_seconds) ||
-      !std::isfinite(window.cpus) || !std::isfinite(window.demand)) {
+      !std::isfinite(window.cpus) || !std::isfinite(window.demand) || !std::isfinite(window.queue_delay)) {
     return;
   }
-  // Both from the same window, before either changes: NeededAdvice reads
-  // advice_, NeededShare share_.
-  const double needed_share = NeededShare(window);
-  const double needed_advice = NeededAdvice(window);
-  share_ = Smoothed(share_, needed_share);
-  advice_ = Smoothed(advice_, needed_advice);
+  if (advice_ > 0 && window.delay_reports >= options_.min_delay_reports && window.seconds > 0 &&
+      window.cpus > 0 && window.calls > 0) {
+    // Only a queue that the advice does not hold is refused here.
+    const double needed_share =
+        Queued(window, options_.target_utilisation) && window.queue_delay > options_.shed_queue_delay
+            ? CpuShare(window)
+            : 0;
+    share_ = Smoothed(share_, needed_share);
+    advice_ = DelayAdvice(window);
+  } else {
+    allowed_rate_ = 0;
+    demand_rate_ = 0;
+    // Both from the same window, before either changes: NeededAdvice reads
+    // advice_, NeededShare share_.
+    const double needed_share = NeededShare(window);
+    const double needed_advice = NeededAdvice(window);
+    share_ = Smoothed(share_, needed_share);
+    advice_ = Smoothed(advice_, needed_advice);
+  }
   threshold_.store(static_cast<uint32_t>(share_ * 4294967295.0), std::memory_order_relaxed);
   advised_.store(advice_, std::memory_order_relaxed);
 }

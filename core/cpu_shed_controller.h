@@ -42,6 +42,23 @@
 // before. The work-share guard does not apply to advice: a call refused by
 // its client saves w and g alike.
 //
+// The CPU reading sizes the advice only roughly: it reads nearly full well
+// before the answers do (at 80% of the answers it can give, this server
+// already used 97% of its core, gRPC's threads polling more per call the
+// fewer calls there are), so advice sized on it holds the answers near 0.8
+// of the most. Clients that follow the advice therefore also report their
+// queueing delay (shed_advice.h), and once enough of them do the advice is
+// sized on that instead, as a rate of calls the server lets in:
+//   - while they report a delay over `queue_delay_target`, calls are queued,
+//     so the server answers as fast as it can, and the rate is set to
+//     `delay_drain` of the calls it admitted (its capacity, measured), which
+//     drains the queue;
+//   - otherwise the rate grows by `delay_growth` a window, until the queue
+//     forms again;
+// and the advice is 1 - rate / demand. The server refuses nothing itself
+// then, unless the mean reported delay also exceeds `shed_queue_delay`:
+// clients ignoring the advice, or too many for it, fill the queue anyway.
+//
 //   CpuShedController controller({});
 //   controller.Observe(window);  // sampler thread, every 100 ms
 //   if (controller.ShouldShed(draw)) { /* RESOURCE_EXHAUSTED */ }
@@ -76,6 +93,13 @@ class CpuShedController {
     // the controller keeps seeing what answering costs. Also the most that
     // is advised (never above kMaxAdvisedShare, which clients enforce).
     double max_share = 0.9;
+    // Advice sized on the clients' queueing delay, once a window has
+    // `min_delay_reports` of them.
+    int64_t min_delay_reports = 20;
+    double queue_delay_target = 0.003;
+    double delay_drain = 0.95;
+    double delay_growth = 1.03;
+    double shed_queue_delay = 0.05;
   };
 
   // What one sample window measured.
@@ -91,6 +115,14 @@ class CpuShedController {
     // arriving calls (shed_advice.h). Below `calls` (0: not measured) counts
     // as `calls`.
     double demand = 0;
+    // The mean queueing delay the arriving calls reported (seconds), and
+    // how many reported one.
+    double queue_delay = 0;
+    int64_t delay_reports = 0;
+    // Of those, the ones over queue_delay_target. The queue counts as
+    // formed when they are the majority, so a few clients that lie (or sit
+    // behind a slow link of their own) cannot hold everyone's calls back.
+    int64_t delayed_reports = 0;
   };
 
   explicit CpuShedController(const Options& options) : options_(options) {}
@@ -110,15 +142,26 @@ class CpuShedController {
   // Share of their calls clients are advised to refuse themselves,
   // 0..max_share.
   double advised_share() const { return advised_.load(std::memory_order_relaxed); }
+  double queue_delay_target() const { return options_.queue_delay_target; }
+  // Whether the last window sized the advice on the reported queueing
+  // delay. Observe's thread only.
+  bool sizing_on_delay() const { return allowed_rate_ > 0; }
 
  private:
   // The shares the window says are needed, before smoothing.
   double NeededShare(const Window& window) const;
   double NeededAdvice(const Window& window) const;
+  // The share computed from the window's CPU costs (see above).
+  double CpuShare(const Window& window) const;
+  // Sizes the advice on the reported delay; updates allowed_rate_ and
+  // demand_rate_.
+  double DelayAdvice(const Window& window);
 
   const Options options_;
   double share_ = 0;   // Only Observe touches them.
   double advice_ = 0;
+  double allowed_rate_ = 0;  // Calls/s let in; 0: not sizing on the delay.
+  double demand_rate_ = 0;   // The clients' demand, calls/s, averaged.
   std::atomic<uint32_t> threshold_{0};
   std::atomic<double> advised_{0};
 };

@@ -23,4 +23,15 @@ std::optional<double> ParseShare(absl::string_view text) {
   return std::clamp(share, 0.0, kMaxAdvisedShare);
 }
 
+std::string FormatDelay(double seconds) {
+  const long tenths = std::lround(std::clamp(seconds, 0.0, kMaxReportedDelay) * 1e4);
+  return absl::StrCat(tenths / 10, ".", tenths % 10);
+}
+
+std::optional<double> ParseDelay(absl::string_view milliseconds) {
+  double value = 0;
+  if (!absl::SimpleAtod(milliseconds, &value) || !std::isfinite(value)) return std::nullopt;
+  return std::clamp(value * 1e-3, 0.0, kMaxReportedDelay);
+}
+
 }  // namespace easymoney

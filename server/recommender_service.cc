@@ -260,16 +260,26 @@ bool RecommenderService::Overloaded(int64_t running) {
   return now - since >= overload_grace_ns_;
 }
 
-void RecommenderService::CountClientRefusals(const grpc::CallbackServerContext& context) {
+void RecommenderService::CountClientReports(const grpc::CallbackServerContext& context) {
   const auto& metadata = context.client_metadata();
-  const auto reported = metadata.find(kClientRefusedKey);
-  if (reported == metadata.end()) return;
-  // Nonsense is ignored, and ParseShare's cap bounds what one call can
+  // Nonsense is ignored, and the parsers' caps bound what one call can
   // claim for its client.
-  const std::optional<double> refused =
-      ParseShare(absl::string_view(reported->second.data(), reported->second.size()));
-  if (!refused.has_value() || *refused <= 0) return;
-  client_refused_micros_.fetch_add(std::llround((DemandWeight(*refused) - 1) * 1e6), std::memory_order_relaxed);
+  if (const auto reported = metadata.find(kClientRefusedKey); reported != metadata.end()) {
+    const std::optional<double> refused =
+        ParseShare(absl::string_view(reported->second.data(), reported->second.size()));
+    if (refused.has_value() && *refused > 0) {
+      client_refused_micros_.fetch_add(std::llround((DemandWeight(*refused) - 1) * 1e6), std::memory_order_relaxed);
+    }
+  }
+  if (const auto reported = metadata.find(kClientDelayKey); reported != metadata.end()) {
+    const std::optional<double> delay =
+        ParseDelay(absl::string_view(reported->second.data(), reported->second.size()));
+    if (delay.has_value()) {
+      client_delay_micros_.fetch_add(std::llround(*delay * 1e6), std::memory_order_relaxed);
+      client_delay_reports_.fetch_add(1, std::memory_order_relaxed);
+      if (*delay > cpu_shed_->queue_delay_target()) client_delayed_reports_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
 }
 
 grpc::ServerUnaryReactor* RecommenderService::StartCall(grpc::CallbackServerContext* context,
@@ -283,7 +293,7 @@ grpc::ServerUnaryReactor* RecommenderService::StartCall(grpc::CallbackServerCont
     // (outside that it does not look at the demand), and reading them costs
     // every call: gRPC builds the client metadata's multimap on first access
     // (0.4-0.6 us of CPU a call, 3% of the 15-product catalogue's answers).
-    if (advice > 0 || cpu_shed_->shed_share() > 0) CountClientRefusals(*context);
+    if (advice > 0 || cpu_shed_->shed_share() > 0) CountClientReports(*context);
     // On every answer, refused or not, so a client hears it from whichever
     // call comes back first.
     if (advice > 0) context->AddTrailingMetadata(kShedAdviceKey, FormatShare(advice));

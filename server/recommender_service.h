@@ -92,6 +92,14 @@ class RecommenderService final
   // DemandWeight - 1), in millionths of a call since start. Read only
   // while CPU shedding refuses or advises.
   int64_t client_refused_micros() const { return client_refused_micros_.load(std::memory_order_relaxed); }
+  // The queueing delays the arriving checked calls reported
+  // (x-easymoney-client-delay-ms, shed_advice.h): their sum in microseconds
+  // and their count since start. Read, like the refusals, only while CPU
+  // shedding refuses or advises.
+  int64_t client_delay_micros() const { return client_delay_micros_.load(std::memory_order_relaxed); }
+  int64_t client_delay_reports() const { return client_delay_reports_.load(std::memory_order_relaxed); }
+  // Of those, the ones over the controller's queue_delay_target.
+  int64_t client_delayed_reports() const { return client_delayed_reports_.load(std::memory_order_relaxed); }
 
   grpc::ServerUnaryReactor* RecommendProductsBatch(
       grpc::CallbackServerContext* context,
@@ -124,9 +132,10 @@ class RecommenderService final
   grpc::ServerUnaryReactor* StartCall(grpc::CallbackServerContext* context, grpc::Status& admission);
   // Whether a call arriving with `running` calls in flight is to be shed.
   bool Overloaded(int64_t running);
-  // Adds what the call's x-easymoney-client-refused reports to
-  // client_refused_micros_.
-  void CountClientRefusals(const grpc::CallbackServerContext& context);
+  // Adds what the call's x-easymoney-client-refused and
+  // x-easymoney-client-delay-ms report to client_refused_micros_ and the
+  // delay counters.
+  void CountClientReports(const grpc::CallbackServerContext& context);
 
   ServerMetrics* const metrics_;
   WindowStats* const window_;
@@ -150,6 +159,9 @@ class RecommenderService final
   // Written only while CPU shedding refuses or advises; kept after the
   // members every call touches so that their layout does not move.
   std::atomic<int64_t> client_refused_micros_{0};
+  std::atomic<int64_t> client_delay_micros_{0};
+  std::atomic<int64_t> client_delay_reports_{0};
+  std::atomic<int64_t> client_delayed_reports_{0};
 };
 
 }  // namespace easymoney

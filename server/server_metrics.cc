@@ -222,6 +222,10 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(const std::
       gauge("recommender_cpu_advised_share",
             "Share of their calls clients are advised to refuse themselves while the CPU is saturated "
             "(x-easymoney-shed-advice trailing metadata; 0..0.9).");
+  metrics->client_queue_delay_ =
+      gauge("recommender_client_queue_delay_seconds",
+            "Mean queueing delay reported by the clients following the shed advice over the last 100 ms "
+            "(x-easymoney-client-delay-ms: their recent round trip beyond their fastest); 0 when none reported.");
   metrics->client_refusals_ = &prometheus::BuildCounter()
                                    .Name("recommender_client_refusals_estimated_total")
                                    .Help("Recommender calls clients refused locally (on the shed advice or their own "

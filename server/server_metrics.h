@@ -144,6 +144,7 @@ class ServerMetrics {
   void AddClientRefusals(double calls) {
     if (calls > 0) client_refusals_->Increment(calls);
   }
+  void SetClientQueueDelay(double seconds) { client_queue_delay_->Set(seconds); }
   // The gRPC port's certificate's notAfter. Without TLS never called, and
   // the series does not exist.
   void SetCertificateExpiry(absl::Time expiry);
@@ -192,6 +193,7 @@ class ServerMetrics {
   prometheus::Gauge* cpu_work_share_ = nullptr;
   prometheus::Gauge* cpu_shed_share_ = nullptr;
   prometheus::Gauge* cpu_advised_share_ = nullptr;
+  prometheus::Gauge* client_queue_delay_ = nullptr;
   prometheus::Counter* client_refusals_ = nullptr;
   std::vector<prometheus::Gauge*> trained_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<int, std::string>, prometheus::Counter*> product_feedback_ ABSL_GUARDED_BY(mu_);

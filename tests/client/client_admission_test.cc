@@ -30,7 +30,8 @@ using ::testing::HasSubstr;
 
 // Answers with `code`, attaching `advice` as x-easymoney-shed-advice unless
 // it is empty, and keeps what the last call reported in
-// x-easymoney-client-refused ("" when nothing).
+// x-easymoney-client-refused and x-easymoney-client-delay-ms ("" when
+// nothing).
 class AdvisingRecommender final : public v1::Recommender::Service {
  public:
   grpc::Status RecommendProducts(grpc::ServerContext* context, const v1::RecommendProductsRequest*,
@@ -40,6 +41,8 @@ class AdvisingRecommender final : public v1::Recommender::Service {
     last_report = reported == context->client_metadata().end()
                       ? ""
                       : std::string(reported->second.data(), reported->second.size());
+    const auto delay = context->client_metadata().find(kClientDelayKey);
+    last_delay = delay == context->client_metadata().end() ? "" : std::string(delay->second.data(), delay->second.size());
     if (!advice.empty()) context->AddTrailingMetadata(kShedAdviceKey, advice);
     return grpc::Status(code, code == grpc::StatusCode::OK ? "" : "refused");
   }
@@ -47,6 +50,7 @@ class AdvisingRecommender final : public v1::Recommender::Service {
   std::string advice ABSL_GUARDED_BY(mu);
   grpc::StatusCode code ABSL_GUARDED_BY(mu) = grpc::StatusCode::OK;
   std::string last_report ABSL_GUARDED_BY(mu);
+  std::string last_delay ABSL_GUARDED_BY(mu);
 };
 
 class ClientAdmissionTest : public ::testing::Test {
@@ -72,10 +76,15 @@ class ClientAdmissionTest : public ::testing::Test {
     absl::MutexLock lock(&service_.mu);
     return service_.last_report;
   }
+  std::string LastDelay() {
+    absl::MutexLock lock(&service_.mu);
+    return service_.last_delay;
+  }
 
   // One call through `admission` as the client library makes it, with the
   // given draw; the call's status, or the local refusal.
-  grpc::Status Call(ClientAdmission& admission, double draw, absl::Time now = absl::Now()) {
+  grpc::Status Call(ClientAdmission& admission, double draw, absl::Time now = absl::Now(),
+                    std::optional<absl::Duration> round_trip = std::nullopt) {
     const ClientAdmission::Decision decision = admission.Decide(now, draw);
     if (!decision.send) {
       return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, std::string(decision.refusal.message()));
@@ -84,8 +93,9 @@ class ClientAdmissionTest : public ::testing::Test {
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     ClientAdmission::Prepare(decision, context);
     v1::RecommendProductsResponse response;
+    const absl::Time sent = absl::Now();
     const grpc::Status status = stub_->RecommendProducts(&context, v1::RecommendProductsRequest(), &response);
-    admission.OnDone(now, context, status);
+    admission.OnDone(now, context, status, round_trip.value_or(absl::Now() - sent));
     return status;
   }
 
@@ -190,6 +200,59 @@ TEST_F(ClientAdmissionTest, CombinesTheAdviceWithTheAdaptiveThrottle) {
   EXPECT_EQ(decision.refused_by, ClientAdmission::Refuser::kAdaptiveThrottle);
   EXPECT_THAT(decision.refusal.message(), HasSubstr("adaptive throttling"));
   EXPECT_EQ(admission.Decide(absl::Now(), 0.2).refused_by, ClientAdmission::Refuser::kShedAdvice);
+}
+
+// The delay report: the recent OK answers' round trip (each answer moving
+// the average a fifth of the way) beyond the fastest, sent only while
+// advice is in force.
+TEST_F(ClientAdmissionTest, ReportsItsQueueDelayOnlyWhileAdviceIsInForce) {
+  ClientAdmission admission({});
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Call(admission, 0.99, absl::Now(), absl::Milliseconds(1)).ok());
+  EXPECT_EQ(LastDelay(), "") << "no advice, no report";
+  EXPECT_NEAR(*admission.queue_delay(), 0, 1e-12);
+
+  Serve("0.4");
+  ASSERT_TRUE(Call(admission, 0.99, absl::Now(), absl::Milliseconds(11)).ok());  // Brings the advice.
+  EXPECT_EQ(LastDelay(), "");
+  EXPECT_NEAR(*admission.queue_delay(), 0.002, 1e-9);  // 1 + (11 - 1) / 5, less 1 ms.
+  ASSERT_TRUE(Call(admission, 0.99, absl::Now(), absl::Milliseconds(1)).ok());
+  EXPECT_EQ(LastDelay(), "2.0");
+
+  Serve("");
+  ASSERT_TRUE(Call(admission, 0.99).ok());  // Withdraws it.
+  ASSERT_TRUE(Call(admission, 0.99).ok());
+  EXPECT_EQ(LastDelay(), "");
+}
+
+// Refusals and failures skip the server's work and would read as fast:
+// only OK answers are timed.
+TEST_F(ClientAdmissionTest, TimesOnlyAnswers) {
+  ClientAdmission admission({});
+  EXPECT_EQ(admission.queue_delay(), std::nullopt);
+  Serve("0.5", grpc::StatusCode::RESOURCE_EXHAUSTED);
+  ASSERT_FALSE(Call(admission, 0.99, absl::Now(), absl::Microseconds(10)).ok());
+  EXPECT_EQ(admission.queue_delay(), std::nullopt);
+  Serve("0.5");
+  ASSERT_TRUE(Call(admission, 0.99, absl::Now(), absl::Milliseconds(4)).ok());
+  EXPECT_NEAR(*admission.queue_delay(), 0, 1e-12);  // The one answer is the fastest.
+  Serve("0.5", grpc::StatusCode::RESOURCE_EXHAUSTED);
+  ASSERT_FALSE(Call(admission, 0.99, absl::Now(), absl::Microseconds(10)).ok());
+  EXPECT_NEAR(*admission.queue_delay(), 0, 1e-12) << "the refusal did not become the fastest answer";
+}
+
+// The fastest answer is the least of the current and the previous
+// fastest_window, so a client that moves to a slower path stops counting
+// the difference as queueing after one to two windows.
+TEST_F(ClientAdmissionTest, TheFastestAnswerIsForgottenAfterTwoWindows) {
+  ClientAdmission admission({.fastest_window = absl::Seconds(10)});
+  const absl::Time start = absl::Now();
+  ASSERT_TRUE(Call(admission, 0.99, start, absl::Milliseconds(1)).ok());
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(Call(admission, 0.99, start + absl::Seconds(11), absl::Milliseconds(5)).ok());
+  }
+  EXPECT_NEAR(*admission.queue_delay(), 0.004, 1e-5) << "1 ms is still the fastest of the last two windows";
+  ASSERT_TRUE(Call(admission, 0.99, start + absl::Seconds(22), absl::Milliseconds(5)).ok());
+  EXPECT_NEAR(*admission.queue_delay(), 0, 1e-5);
 }
 
 }  // namespace

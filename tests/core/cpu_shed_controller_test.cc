@@ -282,5 +282,203 @@ TEST(CpuShedControllerTest, ClientsFollowingTheAdviceKeepTheAnswersNearTheMaximu
   EXPECT_GT(ignoring.shed_share, 0.4);
 }
 
+// Sizing the advice on the queueing delay the clients report. Each test
+// starts from the advice of HoldsTheAdviceWhileClientsFollowIt (0.5, a
+// demand of 2,000 calls a window, 1,000 arriving) and then hands the
+// controller windows in which `delayed` of the arriving calls' reports say
+// their queue exceeds the 3 ms target.
+Window Reported(Window window, int64_t delayed, double mean_delay) {
+  window.delay_reports = window.calls;
+  window.delayed_reports = delayed;
+  window.queue_delay = mean_delay;
+  return window;
+}
+void AdviseHalf(CpuShedController& controller) { controller.Observe(FollowedAdvice()); }
+
+// A queue: the server answers as fast as it can, so the calls it admitted
+// are its capacity, and the rate let in becomes 95% of it. 1,000 admitted
+// of a demand of 2,000: 1 - 950 / 2,000.
+TEST(CpuShedControllerTest, SizesTheAdviceOnTheAnswersWhileTheClientsReportAQueue) {
+  CpuShedController controller({});
+  AdviseHalf(controller);
+  ASSERT_NEAR(controller.advised_share(), 0.5, 0.002);
+  controller.Observe(Reported(FollowedAdvice(), 1000, 0.004));  // Enters: the rate the advice let in.
+  EXPECT_TRUE(controller.sizing_on_delay());
+  EXPECT_NEAR(controller.advised_share(), 0.5, 0.002);
+  controller.Observe(Reported(FollowedAdvice(), 1000, 0.004));
+  EXPECT_NEAR(controller.advised_share(), 1 - 950.0 / 2000, 0.002);
+  EXPECT_EQ(controller.shed_share(), 0);
+}
+
+// No queue: the rate grows by 3% a window, whatever the CPU reads (here
+// over its target), so the answers climb to where the queue begins.
+TEST(CpuShedControllerTest, LetsMoreCallsInWhileNoQueueIsReported) {
+  CpuShedController controller({});
+  AdviseHalf(controller);
+  controller.Observe(Reported(FollowedAdvice(), 0, 0.0005));  // Enters at 1,000 a window.
+  ASSERT_NEAR(controller.advised_share(), 0.5, 0.002);
+  double rate = 1000;
+  for (int i = 0; i < 10; ++i) {
+    controller.Observe(Reported(FollowedAdvice(), 0, 0.0005));
+    rate *= 1.03;
+    EXPECT_NEAR(controller.advised_share(), 1 - rate / 2000, 0.002) << "window " << i;
+  }
+  EXPECT_EQ(controller.shed_share(), 0);
+}
+
+// The queue counts as formed only when most reports say so: a few clients
+// claiming a long delay (lying, or behind a slow link of their own) move the
+// mean but hold nobody back.
+TEST(CpuShedControllerTest, AMinorityReportingDelayIsNotAQueue) {
+  CpuShedController controller({});
+  AdviseHalf(controller);
+  controller.Observe(Reported(FollowedAdvice(), 400, 10.0));
+  controller.Observe(Reported(FollowedAdvice(), 400, 10.0));
+  EXPECT_NEAR(controller.advised_share(), 1 - 1030.0 / 2000, 0.002);
+  EXPECT_EQ(controller.shed_share(), 0);
+}
+
+// While the advice holds the queue, the server refuses nothing itself even
+// on full windows; only a queue over 50 ms (clients ignoring the advice, or
+// too many of them) is refused here, at the CPU-sized share.
+TEST(CpuShedControllerTest, RefusesHereOnlyAQueueTheAdviceDoesNotHold) {
+  CpuShedController controller({});
+  AdviseHalf(controller);
+  Window full = Sample(1500, 1500, 50, 50.0 / 3);  // 100%: 40% shed without reports.
+  full.demand = 3000;
+  controller.Observe(Reported(full, 1500, 0.02));
+  controller.Observe(Reported(full, 1500, 0.02));
+  EXPECT_TRUE(controller.sizing_on_delay());
+  EXPECT_EQ(controller.shed_share(), 0);
+  controller.Observe(Reported(full, 1500, 0.08));
+  EXPECT_NEAR(controller.shed_share(), 0.4, 0.002);
+  EXPECT_NEAR(controller.advised_share(), 1 - 0.95 * 1500 / 3000, 0.01);
+}
+
+// Calls queue at this server only while its CPU is busy: delays reported
+// while it reads 50% are the clients' own (a client short of CPU, a slow
+// network), and the rate grows as if none were reported.
+TEST(CpuShedControllerTest, DelaysReportedWhileTheCpuIsIdleAreNotAQueueHere) {
+  CpuShedController controller({});
+  AdviseHalf(controller);
+  Window idle = Sample(1000, 1000, 30, 20);  // 50%.
+  idle.demand = 2000;
+  controller.Observe(Reported(idle, 1000, 0.01));
+  controller.Observe(Reported(idle, 1000, 0.01));
+  EXPECT_NEAR(controller.advised_share(), 1 - 1030.0 / 2000, 0.002);
+}
+
+// The CPU-sized advice can start far too deep; entering, the rate is at
+// least what the server answered (95% of it), not only what that advice
+// let in. 1,500 answered of a demand of 2,000, under the advice of 0.5.
+TEST(CpuShedControllerTest, StartsFromWhatTheServerAnswered) {
+  CpuShedController controller({});
+  AdviseHalf(controller);
+  Window answered = Sample(1500, 1500, 50, 10);  // 90%.
+  answered.demand = 2000;
+  controller.Observe(Reported(answered, 0, 0.001));
+  EXPECT_TRUE(controller.sizing_on_delay());
+  EXPECT_NEAR(controller.advised_share(), 1 - 0.95 * 1500 / 2000, 0.002);
+}
+
+// Once everything fits, the least advice (0.001) stays while the CPU reads
+// over its target, so the clients go on reporting their delay instead of
+// the CPU-sized controller coming back; under the target it goes.
+TEST(CpuShedControllerTest, KeepsTheLeastAdviceWhileTheCpuReadsOverItsTarget) {
+  CpuShedController controller({});
+  AdviseHalf(controller);
+  Window fitting = Sample(1000, 1000, 50, 45);  // 95%, demand 1,000.
+  for (int i = 0; i < 60; ++i) controller.Observe(Reported(fitting, 0, 0.0005));
+  EXPECT_TRUE(controller.sizing_on_delay());
+  EXPECT_NEAR(controller.advised_share(), 0.001, 1e-9);
+  EXPECT_EQ(FormatShare(controller.advised_share()), "0.001");
+  EXPECT_EQ(controller.shed_share(), 0);
+
+  controller.Observe(Reported(Sample(800, 800, 50, 45), 0, 0.0005));  // 76%.
+  EXPECT_EQ(controller.advised_share(), 0);
+  controller.Observe(Sample(800, 800, 50, 45));
+  EXPECT_FALSE(controller.sizing_on_delay());
+  EXPECT_EQ(controller.advised_share(), 0);
+}
+
+// Too few reports (clients that do not follow the advice report nothing):
+// the CPU reading sizes the advice, as before.
+TEST(CpuShedControllerTest, TooFewDelayReportsLeaveTheCpuInCharge) {
+  CpuShedController controller({});
+  AdviseHalf(controller);
+  Window window = FollowedAdvice();
+  window.delay_reports = 19;
+  window.delayed_reports = 19;
+  window.queue_delay = 0.1;
+  for (int i = 0; i < 10; ++i) controller.Observe(window);
+  EXPECT_FALSE(controller.sizing_on_delay());
+  EXPECT_NEAR(controller.advised_share(), 0.5, 0.002);
+}
+
+// A server whose CPU reads full well before its answers do: its idle time
+// is partly spent polling, as gRPC's threads do, the more the busier it is
+// (at 80% of its most answers the CPU reads 94%; the real server read 97%).
+// It answers 333 calls a window at most (300 us each); clients want twice
+// that and follow the advice. Calls queue when more arrive than it answers,
+// and the clients report the queue's delay one window late. Returns the
+// answers over the last 40 of 100 windows as a share of the most, and the
+// largest queue delay then.
+struct Queued {
+  double answered_share;
+  double worst_delay;
+  double shed_share;
+};
+Queued SimulateAQueueAtTwiceTheSaturatingLoad(bool clients_report_delay) {
+  constexpr double kPerAnswer = 300e-6;
+  constexpr double kWindow = 0.1;
+  const double maximum = kWindow / kPerAnswer;
+  const double demand = 2 * maximum;
+  CpuShedController controller({});
+  double queue = 0;
+  double reported_delay = 0;
+  Queued result{0, 0, 0};
+  for (int i = 0; i < 100; ++i) {
+    const double held_back = controller.advised_share();
+    const double arriving = demand * (1 - held_back);
+    const double let_through = arriving * (1 - controller.shed_share());
+    const double answered = std::min(queue + let_through, maximum);
+    queue += let_through - answered;
+    const double busy = answered * kPerAnswer;
+    Window window;
+    window.seconds = kWindow;
+    window.cpus = 1;
+    window.calls = static_cast<int64_t>(arriving);
+    window.admitted = static_cast<int64_t>(answered);
+    window.work_seconds = busy * 0.8;
+    window.cpu_seconds = busy + (kWindow - busy) * 0.9 * busy / kWindow;
+    window.demand = arriving * DemandWeight(held_back);
+    if (clients_report_delay && held_back > 0) {
+      window.delay_reports = window.calls;
+      window.delayed_reports = reported_delay > 0.003 ? window.calls : 0;
+      window.queue_delay = reported_delay;
+    }
+    controller.Observe(window);
+    reported_delay = queue * kPerAnswer;
+    if (i >= 60) {
+      result.answered_share += answered / maximum / 40;
+      result.worst_delay = std::max(result.worst_delay, reported_delay);
+    }
+  }
+  result.shed_share = controller.shed_share();
+  return result;
+}
+
+// What the delay reports are for: sized on the CPU reading, the advice holds
+// such a server's answers near 70% of its most (where its CPU reads the 90%
+// target); sized on the queue, over 90%, with the queue kept short.
+TEST(CpuShedControllerTest, DelayReportsKeepTheAnswersNearTheMaximumWhenTheCpuReadsFullEarly) {
+  const Queued on_cpu = SimulateAQueueAtTwiceTheSaturatingLoad(false);
+  const Queued on_delay = SimulateAQueueAtTwiceTheSaturatingLoad(true);
+  EXPECT_LT(on_cpu.answered_share, 0.8);
+  EXPECT_GT(on_delay.answered_share, 0.9);
+  EXPECT_LT(on_delay.worst_delay, 0.05);
+  EXPECT_EQ(on_delay.shed_share, 0);
+}
+
 }  // namespace
 }  // namespace easymoney

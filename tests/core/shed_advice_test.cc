@@ -46,5 +46,24 @@ TEST(ShedAdviceTest, EachArrivingCallStandsForTheCallsItsClientRefused) {
   EXPECT_NEAR(DemandWeight(kMaxAdvisedShare), 10, 1e-9);
 }
 
+TEST(ShedAdviceTest, DelaysGoAsMillisecondsWithOneDecimal) {
+  EXPECT_EQ(FormatDelay(0.0032), "3.2");
+  EXPECT_EQ(FormatDelay(0.01234), "12.3");
+  EXPECT_EQ(FormatDelay(0.00004), "0.0");
+  EXPECT_EQ(FormatDelay(-1), "0.0");
+  EXPECT_EQ(FormatDelay(1e9), "60000.0");
+  EXPECT_NEAR(*ParseDelay("3.2"), 0.0032, 1e-12);
+  EXPECT_NEAR(*ParseDelay(FormatDelay(0.25)), 0.25, 1e-12);
+}
+
+TEST(ShedAdviceTest, DelaysAreClampedAndNonsenseRefused) {
+  EXPECT_EQ(ParseDelay("-5"), 0);
+  EXPECT_EQ(ParseDelay("1e300"), kMaxReportedDelay);
+  EXPECT_EQ(ParseDelay(""), std::nullopt);
+  EXPECT_EQ(ParseDelay("3ms"), std::nullopt);
+  EXPECT_EQ(ParseDelay("nan"), std::nullopt);
+  EXPECT_EQ(ParseDelay("-inf"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace easymoney

@@ -216,7 +216,8 @@ double MetricValue(const std::string& metrics, const std::string& name) {
 // calls keep the CPU over the (lowered) target, answers carry
 // x-easymoney-shed-advice, the client library refuses calls locally in the
 // server's words, and what such clients report reaches
-// recommender_client_refusals_estimated_total. After the load, an answer
+// recommender_client_refusals_estimated_total, as do their delay reports
+// recommender_client_queue_delay_seconds. After the load, an answer
 // without advice withdraws it and every call is sent again.
 TEST_F(OverloadTest, AdvisesClientsToRefuseCallsWhileTheCpuIsSaturated) {
   const testing::SingleCpu pinned;
@@ -268,6 +269,19 @@ TEST_F(OverloadTest, AdvisesClientsToRefuseCallsWhileTheCpuIsSaturated) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_GT(MetricValue(Metrics(), "recommender_client_refusals_estimated_total"), 0);
+  // Delay reports (sent here by hand, 7 ms) reach the window's mean while
+  // the advice is out.
+  double reported_delay = 0;
+  const auto delays = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (reported_delay <= 0 && std::chrono::steady_clock::now() < delays) {
+    grpc::ClientContext context;
+    context.AddMetadata(kClientDelayKey, "7.0");
+    v1::RecommendProductsResponse response;
+    stub->RecommendProducts(&context, request, &response);
+    reported_delay = MetricValue(Metrics(), "recommender_client_queue_delay_seconds");
+  }
+  EXPECT_GT(reported_delay, 0);
+  EXPECT_LE(reported_delay, 0.007);
   stop = true;
   load.join();
 
