@@ -36,7 +36,7 @@ ClientAdmission::Decision ClientAdmission::Decide(absl::Time now, double draw) {
   Decision decision;
   if (advised > 0) {
     absl::MutexLock lock(&mu_);
-    decision.queue_delay = QueueDelayLocked();
+    decision.queue_delay = QueueDelayLocked(now);
   }
   // Independent reasons: a call gets through both with (1 - a)(1 - p).
   decision.refusal_probability = 1 - (1 - advised) * (1 - throttled);
@@ -63,13 +63,13 @@ void ClientAdmission::Prepare(const Decision& decision, grpc::ClientContext& con
   if (reported != "0") context.AddMetadata(kClientRefusedKey, reported);
 }
 
-std::optional<double> ClientAdmission::queue_delay() const {
+std::optional<double> ClientAdmission::queue_delay(absl::Time now) const {
   absl::MutexLock lock(&mu_);
-  return QueueDelayLocked();
+  return QueueDelayLocked(now);
 }
 
-std::optional<double> ClientAdmission::QueueDelayLocked() const {
-  if (!recent_round_trip_.has_value()) return std::nullopt;
+std::optional<double> ClientAdmission::QueueDelayLocked(absl::Time now) const {
+  if (!recent_round_trip_.has_value() || now - last_timed_ > options_.delay_lifetime) return std::nullopt;
   const double fastest = fastest_before_ > 0 ? std::min(fastest_now_, fastest_before_) : fastest_now_;
   return std::max(0.0, *recent_round_trip_ - fastest);
 }
@@ -77,8 +77,9 @@ std::optional<double> ClientAdmission::QueueDelayLocked() const {
 void ClientAdmission::RecordRoundTrip(absl::Time now, absl::Duration round_trip) {
   const double seconds = absl::ToDoubleSeconds(round_trip);
   if (!(seconds > 0)) return;
-  recent_round_trip_ =
-      recent_round_trip_.has_value() ? *recent_round_trip_ + kRecentWeight * (seconds - *recent_round_trip_) : seconds;
+  const bool fresh = recent_round_trip_.has_value() && now - last_timed_ <= options_.delay_lifetime;
+  recent_round_trip_ = fresh ? *recent_round_trip_ + kRecentWeight * (seconds - *recent_round_trip_) : seconds;
+  last_timed_ = now;
   if (now - fastest_since_ >= options_.fastest_window) {
     // A window with no answer at all leaves nothing to carry over.
     fastest_before_ = now - fastest_since_ < 2 * options_.fastest_window ? fastest_now_ : 0;

@@ -58,6 +58,10 @@ class ClientAdmission {
     // server's advice drains it every second or so), short enough to follow
     // a move to a farther server.
     absl::Duration fastest_window = absl::Seconds(10);
+    // An average no answer has renewed for this long is not reported (a
+    // client with few calls would otherwise report a queue long drained),
+    // and the next answer starts it afresh.
+    absl::Duration delay_lifetime = absl::Seconds(1);
   };
 
   enum class Refuser { kNone, kShedAdvice, kAdaptiveThrottle };
@@ -94,12 +98,13 @@ class ClientAdmission {
   double advised_share(absl::Time now) const ABSL_LOCKS_EXCLUDED(mu_);
 
   // The recent OK answers' round trip beyond the fastest one, in seconds;
-  // nullopt before any answer was timed.
-  std::optional<double> queue_delay() const ABSL_LOCKS_EXCLUDED(mu_);
+  // nullopt before any answer was timed or when the last one is older than
+  // delay_lifetime.
+  std::optional<double> queue_delay(absl::Time now) const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   void RecordRoundTrip(absl::Time now, absl::Duration round_trip) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::optional<double> QueueDelayLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::optional<double> QueueDelayLocked(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
   const std::unique_ptr<AdaptiveThrottle> throttle_;  // Null: off.
@@ -109,6 +114,7 @@ class ClientAdmission {
   // Recent round trip: an average over the last few answers (weight
   // kRecentWeight each), since single answers scatter by scheduling.
   std::optional<double> recent_round_trip_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_timed_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   // Fastest round trip in the current and the previous fastest_window.
   double fastest_now_ ABSL_GUARDED_BY(mu_) = 0;
   double fastest_before_ ABSL_GUARDED_BY(mu_) = 0;  // 0: none.

@@ -97,15 +97,24 @@ double Utilisation(const CpuShedController::Window& window) {
 bool Queued(const CpuShedController::Window& window, double target_utilisation) {
   return window.delayed_reports * 2 > window.delay_reports && Utilisation(window) >= target_utilisation;
 }
+bool QueuedLong(const CpuShedController::Window& window, double target_utilisation) {
+  return window.long_delayed_reports * 2 > window.delay_reports && Utilisation(window) >= target_utilisation;
+}
+
+// Averaged over a few windows: one window's arrivals scatter by several
+// percent, as much as the rate's own step.
+double Averaged(double average, double value) { return average > 0 ? average + 0.3 * (value - average) : value; }
 
 }  // namespace
 
 double CpuShedController::DelayAdvice(const Window& window) {
   const double demand = std::max(window.demand, static_cast<double>(window.calls)) / window.seconds;
-  // Averaged over a few windows: one window's arrivals scatter by several
-  // percent, as much as the rate's own step.
-  demand_rate_ = demand_rate_ > 0 ? demand_rate_ + 0.3 * (demand - demand_rate_) : demand;
+  const double unreported =
+      static_cast<double>(std::max<int64_t>(0, window.calls - window.delay_reports)) / window.seconds;
+  demand_rate_ = Averaged(demand_rate_, demand);
+  unreported_rate_ = Averaged(unreported_rate_, unreported);
   const double answered_rate = static_cast<double>(window.admitted) / window.seconds;
+  const double utilisation = Utilisation(window);
   if (allowed_rate_ <= 0) {
     // What the CPU-sized advice let in, or, if more, what the server
     // answered: the CPU-sized advice can start far too deep (a backlog's
@@ -114,19 +123,30 @@ double CpuShedController::DelayAdvice(const Window& window) {
     allowed_rate_ = std::max((1 - advice_) * demand_rate_, options_.delay_drain * answered_rate);
   } else if (Queued(window, options_.target_utilisation)) {
     allowed_rate_ = options_.delay_drain * answered_rate;
+  } else if (utilisation < options_.target_utilisation) {
+    // Headroom: what the CPU affords at what answering costs now, so that
+    // an overload's end gives the calls back within a few windows.
+    allowed_rate_ = std::max(allowed_rate_ * options_.delay_growth,
+                             answered_rate * options_.target_utilisation / std::max(utilisation, 0.01));
   } else {
     allowed_rate_ *= options_.delay_growth;
   }
   // Never below what max_share lets in, nor above the demand.
   allowed_rate_ = std::clamp(allowed_rate_, (1 - options_.max_share) * demand_rate_, demand_rate_);
+  // The clients that report nothing refuse nothing either: the others
+  // refuse for them too.
+  const double reporting_demand = demand_rate_ - unreported_rate_;
   const double advice =
-      std::clamp(1.0 - allowed_rate_ / demand_rate_, 0.0, std::min(options_.max_share, kMaxAdvisedShare));
+      reporting_demand > 0
+          ? std::clamp(1.0 - (allowed_rate_ - unreported_rate_) / reporting_demand, 0.0,
+                       std::min(options_.max_share, kMaxAdvisedShare))
+          : 0;
   if (advice >= kLeastAdvice) return advice;
   // Everything fits. While the CPU still reads over its target (as it does
   // well short of the most answers), the CPU-sized controller would come
   // straight back and refuse or advise on it: keep the least advice that
   // the clients still report their delay on, so the delay keeps deciding.
-  return Utilisation(window) >= options_.target_utilisation ? kLeastAdvice : 0;
+  return utilisation >= options_.target_utilisation ? kLeastAdvice : 0;
 }
 
 namespace {
@@ -145,18 +165,18 @@ void CpuShedController::Observe(const Window& window) {
       !std::isfinite(window.cpus) || !std::isfinite(window.demand) || !std::isfinite(window.queue_delay)) {
     return;
   }
-  if (advice_ > 0 && window.delay_reports >= options_.min_delay_reports && window.seconds > 0 &&
-      window.cpus > 0 && window.calls > 0) {
+  const int64_t enough_reports =
+      sizing_on_delay() ? std::max<int64_t>(1, options_.min_delay_reports / 4) : options_.min_delay_reports;
+  if (advice_ > 0 && window.delay_reports >= enough_reports && window.seconds > 0 && window.cpus > 0 &&
+      window.calls > 0) {
     // Only a queue that the advice does not hold is refused here.
-    const double needed_share =
-        Queued(window, options_.target_utilisation) && window.queue_delay > options_.shed_queue_delay
-            ? CpuShare(window)
-            : 0;
+    const double needed_share = QueuedLong(window, options_.target_utilisation) ? CpuShare(window) : 0;
     share_ = Smoothed(share_, needed_share);
     advice_ = DelayAdvice(window);
   } else {
     allowed_rate_ = 0;
     demand_rate_ = 0;
+    unreported_rate_ = 0;
     // Both from the same window, before either changes: NeededAdvice reads
     // advice_, NeededShare share_.
     const double needed_share = NeededShare(window);

@@ -49,23 +49,30 @@
 // of the most. Clients that follow the advice therefore also report their
 // queueing delay (shed_advice.h), and once enough of them do the advice is
 // sized on that instead, as a rate of calls the server lets in:
-//   - while they report a delay over `queue_delay_target`, calls are queued,
-//     so the server answers as fast as it can, and the rate is set to
-//     `delay_drain` of the calls it admitted (its capacity, measured), which
-//     drains the queue;
+//   - while most report a delay over `queue_delay_target` and the CPU reads
+//     at least its target, calls are queued here, so the server answers as
+//     fast as it can, and the rate is set to `delay_drain` of the calls it
+//     admitted (its capacity, measured), which drains the queue;
 //   - otherwise the rate grows by `delay_growth` a window, until the queue
-//     forms again;
-// and the advice is 1 - rate / demand. The server refuses nothing itself
-// then, unless the mean reported delay also exceeds `shed_queue_delay`:
-// clients ignoring the advice, or too many for it, fill the queue anyway.
+//     forms again, and at once to what the CPU's headroom affords while it
+//     reads under its target (delays with an idle CPU are the clients' own);
+// and the advice is what the reporting clients must refuse for the calls
+// to fit the rate, after the calls of clients that report nothing (and
+// refuse nothing). The server refuses nothing itself then, unless most
+// reports also exceed `shed_queue_delay`: clients ignoring the advice, or
+// too many for it, fill the queue anyway. Once in this mode, it stays while
+// a window has a quarter of `min_delay_reports`, since the reports thin out
+// as the advice rises.
 //
 //   CpuShedController controller({});
 //   controller.Observe(window);  // sampler thread, every 100 ms
 //   if (controller.ShouldShed(draw)) { /* RESOURCE_EXHAUSTED */ }
 //   if (controller.advised_share() > 0) { /* x-easymoney-shed-advice */ }
 //
-// Thread-safety: Observe from one thread at a time; shed_share, ShouldShed
-// and advised_share from any number of threads (one relaxed atomic load).
+// Thread-safety: Observe and sizing_on_delay from one thread at a time;
+// shed_share, ShouldShed and advised_share from any number of threads (one
+// relaxed atomic load), queue_delay_target and shed_queue_delay (constant)
+// from any.
 
 #include <atomic>
 #include <cstdint>
@@ -119,10 +126,12 @@ class CpuShedController {
     // how many reported one.
     double queue_delay = 0;
     int64_t delay_reports = 0;
-    // Of those, the ones over queue_delay_target. The queue counts as
-    // formed when they are the majority, so a few clients that lie (or sit
-    // behind a slow link of their own) cannot hold everyone's calls back.
+    // Of those, the ones over queue_delay_target, and the ones over
+    // shed_queue_delay. A queue counts as formed (or as too long) when they
+    // are the majority, so a few clients that lie (or sit behind a slow link
+    // of their own) cannot hold everyone's calls back.
     int64_t delayed_reports = 0;
+    int64_t long_delayed_reports = 0;
   };
 
   explicit CpuShedController(const Options& options) : options_(options) {}
@@ -143,6 +152,7 @@ class CpuShedController {
   // 0..max_share.
   double advised_share() const { return advised_.load(std::memory_order_relaxed); }
   double queue_delay_target() const { return options_.queue_delay_target; }
+  double shed_queue_delay() const { return options_.shed_queue_delay; }
   // Whether the last window sized the advice on the reported queueing
   // delay. Observe's thread only.
   bool sizing_on_delay() const { return allowed_rate_ > 0; }
@@ -160,8 +170,9 @@ class CpuShedController {
   const Options options_;
   double share_ = 0;   // Only Observe touches them.
   double advice_ = 0;
-  double allowed_rate_ = 0;  // Calls/s let in; 0: not sizing on the delay.
-  double demand_rate_ = 0;   // The clients' demand, calls/s, averaged.
+  double allowed_rate_ = 0;     // Calls/s let in; 0: not sizing on the delay.
+  double demand_rate_ = 0;      // The clients' demand, calls/s, averaged.
+  double unreported_rate_ = 0;  // Of it, calls/s without a delay report, averaged.
   std::atomic<uint32_t> threshold_{0};
   std::atomic<double> advised_{0};
 };

@@ -216,6 +216,7 @@ void RecommenderServer::CpuShedLoop(absl::Duration interval) {
   int64_t last_delay_micros = service_->client_delay_micros();
   int64_t last_delay_reports = service_->client_delay_reports();
   int64_t last_delayed_reports = service_->client_delayed_reports();
+  int64_t last_long_delayed_reports = service_->client_long_delayed_reports();
   auto last_wall = std::chrono::steady_clock::now();
   while (true) {
     {
@@ -232,6 +233,7 @@ void RecommenderServer::CpuShedLoop(absl::Duration interval) {
     const int64_t delay_micros = service_->client_delay_micros();
     const int64_t delay_reports = service_->client_delay_reports();
     const int64_t delayed_reports = service_->client_delayed_reports();
+    const int64_t long_delayed_reports = service_->client_long_delayed_reports();
     const auto wall = std::chrono::steady_clock::now();
     CpuShedController::Window window;
     window.seconds = std::chrono::duration<double>(wall - last_wall).count();
@@ -247,6 +249,7 @@ void RecommenderServer::CpuShedLoop(absl::Duration interval) {
     window.demand = static_cast<double>(window.calls) + refused_by_clients;
     window.delay_reports = delay_reports - last_delay_reports;
     window.delayed_reports = delayed_reports - last_delayed_reports;
+    window.long_delayed_reports = long_delayed_reports - last_long_delayed_reports;
     window.queue_delay = window.delay_reports > 0 ? static_cast<double>(delay_micros - last_delay_micros) * 1e-6 /
                                                         static_cast<double>(window.delay_reports)
                                                   : 0;
@@ -265,6 +268,7 @@ void RecommenderServer::CpuShedLoop(absl::Duration interval) {
     last_delay_micros = delay_micros;
     last_delay_reports = delay_reports;
     last_delayed_reports = delayed_reports;
+    last_long_delayed_reports = long_delayed_reports;
     last_wall = wall;
   }
 }

@@ -278,6 +278,9 @@ void RecommenderService::CountClientReports(const grpc::CallbackServerContext& c
       client_delay_micros_.fetch_add(std::llround(*delay * 1e6), std::memory_order_relaxed);
       client_delay_reports_.fetch_add(1, std::memory_order_relaxed);
       if (*delay > cpu_shed_->queue_delay_target()) client_delayed_reports_.fetch_add(1, std::memory_order_relaxed);
+      if (*delay > cpu_shed_->shed_queue_delay()) {
+        client_long_delayed_reports_.fetch_add(1, std::memory_order_relaxed);
+      }
     }
   }
 }

@@ -98,8 +98,12 @@ class RecommenderService final
   // shedding refuses or advises.
   int64_t client_delay_micros() const { return client_delay_micros_.load(std::memory_order_relaxed); }
   int64_t client_delay_reports() const { return client_delay_reports_.load(std::memory_order_relaxed); }
-  // Of those, the ones over the controller's queue_delay_target.
+  // Of those, the ones over the controller's queue_delay_target and over its
+  // shed_queue_delay.
   int64_t client_delayed_reports() const { return client_delayed_reports_.load(std::memory_order_relaxed); }
+  int64_t client_long_delayed_reports() const {
+    return client_long_delayed_reports_.load(std::memory_order_relaxed);
+  }
 
   grpc::ServerUnaryReactor* RecommendProductsBatch(
       grpc::CallbackServerContext* context,
@@ -162,6 +166,7 @@ class RecommenderService final
   std::atomic<int64_t> client_delay_micros_{0};
   std::atomic<int64_t> client_delay_reports_{0};
   std::atomic<int64_t> client_delayed_reports_{0};
+  std::atomic<int64_t> client_long_delayed_reports_{0};
 };
 
 }  // namespace easymoney

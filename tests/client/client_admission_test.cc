@@ -209,12 +209,12 @@ TEST_F(ClientAdmissionTest, ReportsItsQueueDelayOnlyWhileAdviceIsInForce) {
   ClientAdmission admission({});
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(Call(admission, 0.99, absl::Now(), absl::Milliseconds(1)).ok());
   EXPECT_EQ(LastDelay(), "") << "no advice, no report";
-  EXPECT_NEAR(*admission.queue_delay(), 0, 1e-12);
+  EXPECT_NEAR(*admission.queue_delay(absl::Now()), 0, 1e-12);
 
   Serve("0.4");
   ASSERT_TRUE(Call(admission, 0.99, absl::Now(), absl::Milliseconds(11)).ok());  // Brings the advice.
   EXPECT_EQ(LastDelay(), "");
-  EXPECT_NEAR(*admission.queue_delay(), 0.002, 1e-9);  // 1 + (11 - 1) / 5, less 1 ms.
+  EXPECT_NEAR(*admission.queue_delay(absl::Now()), 0.002, 1e-9);  // 1 + (11 - 1) / 5, less 1 ms.
   ASSERT_TRUE(Call(admission, 0.99, absl::Now(), absl::Milliseconds(1)).ok());
   EXPECT_EQ(LastDelay(), "2.0");
 
@@ -228,31 +228,47 @@ TEST_F(ClientAdmissionTest, ReportsItsQueueDelayOnlyWhileAdviceIsInForce) {
 // only OK answers are timed.
 TEST_F(ClientAdmissionTest, TimesOnlyAnswers) {
   ClientAdmission admission({});
-  EXPECT_EQ(admission.queue_delay(), std::nullopt);
+  EXPECT_EQ(admission.queue_delay(absl::Now()), std::nullopt);
   Serve("0.5", grpc::StatusCode::RESOURCE_EXHAUSTED);
   ASSERT_FALSE(Call(admission, 0.99, absl::Now(), absl::Microseconds(10)).ok());
-  EXPECT_EQ(admission.queue_delay(), std::nullopt);
+  EXPECT_EQ(admission.queue_delay(absl::Now()), std::nullopt);
   Serve("0.5");
   ASSERT_TRUE(Call(admission, 0.99, absl::Now(), absl::Milliseconds(4)).ok());
-  EXPECT_NEAR(*admission.queue_delay(), 0, 1e-12);  // The one answer is the fastest.
+  EXPECT_NEAR(*admission.queue_delay(absl::Now()), 0, 1e-12);  // The one answer is the fastest.
   Serve("0.5", grpc::StatusCode::RESOURCE_EXHAUSTED);
   ASSERT_FALSE(Call(admission, 0.99, absl::Now(), absl::Microseconds(10)).ok());
-  EXPECT_NEAR(*admission.queue_delay(), 0, 1e-12) << "the refusal did not become the fastest answer";
+  EXPECT_NEAR(*admission.queue_delay(absl::Now()), 0, 1e-12) << "the refusal did not become the fastest answer";
 }
 
 // The fastest answer is the least of the current and the previous
 // fastest_window, so a client that moves to a slower path stops counting
 // the difference as queueing after one to two windows.
 TEST_F(ClientAdmissionTest, TheFastestAnswerIsForgottenAfterTwoWindows) {
-  ClientAdmission admission({.fastest_window = absl::Seconds(10)});
+  ClientAdmission admission({.fastest_window = absl::Seconds(10), .delay_lifetime = absl::Seconds(30)});
   const absl::Time start = absl::Now();
   ASSERT_TRUE(Call(admission, 0.99, start, absl::Milliseconds(1)).ok());
-  for (int i = 0; i < 30; ++i) {
-    ASSERT_TRUE(Call(admission, 0.99, start + absl::Seconds(11), absl::Milliseconds(5)).ok());
-  }
-  EXPECT_NEAR(*admission.queue_delay(), 0.004, 1e-5) << "1 ms is still the fastest of the last two windows";
-  ASSERT_TRUE(Call(admission, 0.99, start + absl::Seconds(22), absl::Milliseconds(5)).ok());
-  EXPECT_NEAR(*admission.queue_delay(), 0, 1e-5);
+  const absl::Time later = start + absl::Seconds(11);
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(Call(admission, 0.99, later, absl::Milliseconds(5)).ok());
+  EXPECT_NEAR(*admission.queue_delay(later), 0.004, 1e-5) << "1 ms is still the fastest of the last two windows";
+  const absl::Time much_later = start + absl::Seconds(22);
+  ASSERT_TRUE(Call(admission, 0.99, much_later, absl::Milliseconds(5)).ok());
+  EXPECT_NEAR(*admission.queue_delay(much_later), 0, 1e-5);
+}
+
+// A client with few calls would report a queue long drained: an average no
+// answer has renewed for delay_lifetime is not reported, and the next answer
+// starts it afresh instead of moving it a fifth of the way.
+TEST_F(ClientAdmissionTest, AStaleDelayIsNotReported) {
+  ClientAdmission admission({.delay_lifetime = absl::Seconds(1)});
+  Serve("0.5");
+  const absl::Time start = absl::Now();
+  ASSERT_TRUE(Call(admission, 0.99, start, absl::Milliseconds(1)).ok());
+  ASSERT_TRUE(Call(admission, 0.99, start, absl::Milliseconds(51)).ok());
+  EXPECT_NEAR(*admission.queue_delay(start), 0.01, 1e-9);
+  EXPECT_EQ(admission.queue_delay(start + absl::Seconds(2)), std::nullopt);
+  EXPECT_FALSE(admission.Decide(start + absl::Milliseconds(1500), 0.99).queue_delay.has_value());
+  ASSERT_TRUE(Call(admission, 0.99, start + absl::Seconds(2), absl::Milliseconds(1)).ok());
+  EXPECT_NEAR(*admission.queue_delay(start + absl::Seconds(2)), 0, 1e-9);
 }
 
 }  // namespace

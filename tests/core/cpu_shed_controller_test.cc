@@ -287,9 +287,11 @@ TEST(CpuShedControllerTest, ClientsFollowingTheAdviceKeepTheAnswersNearTheMaximu
 // demand of 2,000 calls a window, 1,000 arriving) and then hands the
 // controller windows in which `delayed` of the arriving calls' reports say
 // their queue exceeds the 3 ms target.
+// Those over 50 ms too when the mean is.
 Window Reported(Window window, int64_t delayed, double mean_delay) {
   window.delay_reports = window.calls;
   window.delayed_reports = delayed;
+  window.long_delayed_reports = mean_delay > 0.05 ? delayed : 0;
   window.queue_delay = mean_delay;
   return window;
 }
@@ -339,8 +341,8 @@ TEST(CpuShedControllerTest, AMinorityReportingDelayIsNotAQueue) {
 }
 
 // While the advice holds the queue, the server refuses nothing itself even
-// on full windows; only a queue over 50 ms (clients ignoring the advice, or
-// too many of them) is refused here, at the CPU-sized share.
+// on full windows; only a queue over 50 ms in most reports (clients ignoring
+// the advice, or too many of them) is refused here, at the CPU-sized share.
 TEST(CpuShedControllerTest, RefusesHereOnlyAQueueTheAdviceDoesNotHold) {
   CpuShedController controller({});
   AdviseHalf(controller);
@@ -350,6 +352,11 @@ TEST(CpuShedControllerTest, RefusesHereOnlyAQueueTheAdviceDoesNotHold) {
   controller.Observe(Reported(full, 1500, 0.02));
   EXPECT_TRUE(controller.sizing_on_delay());
   EXPECT_EQ(controller.shed_share(), 0);
+  Window liars = Reported(full, 1500, 0.02);
+  liars.long_delayed_reports = 700;  // Of 1,500: a minority.
+  liars.queue_delay = 60;
+  controller.Observe(liars);
+  EXPECT_EQ(controller.shed_share(), 0);
   controller.Observe(Reported(full, 1500, 0.08));
   EXPECT_NEAR(controller.shed_share(), 0.4, 0.002);
   EXPECT_NEAR(controller.advised_share(), 1 - 0.95 * 1500 / 3000, 0.01);
@@ -357,7 +364,9 @@ TEST(CpuShedControllerTest, RefusesHereOnlyAQueueTheAdviceDoesNotHold) {
 
 // Calls queue at this server only while its CPU is busy: delays reported
 // while it reads 50% are the clients' own (a client short of CPU, a slow
-// network), and the rate grows as if none were reported.
+// network). The rate goes at once to what the CPU's headroom affords,
+// 1,000 answers x 0.9 / 0.5, so an overload's end gives the calls back
+// within a few windows.
 TEST(CpuShedControllerTest, DelaysReportedWhileTheCpuIsIdleAreNotAQueueHere) {
   CpuShedController controller({});
   AdviseHalf(controller);
@@ -365,7 +374,24 @@ TEST(CpuShedControllerTest, DelaysReportedWhileTheCpuIsIdleAreNotAQueueHere) {
   idle.demand = 2000;
   controller.Observe(Reported(idle, 1000, 0.01));
   controller.Observe(Reported(idle, 1000, 0.01));
-  EXPECT_NEAR(controller.advised_share(), 1 - 1030.0 / 2000, 0.002);
+  EXPECT_NEAR(controller.advised_share(), 1 - 1800.0 / 2000, 0.002);
+}
+
+// Clients that ignore the advice report nothing and refuse nothing: the
+// reporting clients refuse for them too. 1,000 calls arrive, 500 of them
+// unreported; the 500 reporting ones stand for a demand of 1,000 under the
+// advice of 0.5. Entering at 950 a window (0.95 of the answers), the
+// reporting clients may send 950 - 500 of their 1,000.
+TEST(CpuShedControllerTest, TheReportingClientsRefuseForThoseThatReportNothing) {
+  CpuShedController controller({});
+  AdviseHalf(controller);
+  Window mixed = FollowedAdvice();
+  mixed.demand = 1500;
+  mixed.delay_reports = 500;
+  controller.Observe(mixed);
+  EXPECT_NEAR(controller.advised_share(), 1 - 450.0 / 1000, 0.002);
+  controller.Observe(mixed);
+  EXPECT_NEAR(controller.advised_share(), 1 - (950 * 1.03 - 500) / 1000, 0.002);
 }
 
 // The CPU-sized advice can start far too deep; entering, the rate is at
@@ -413,6 +439,22 @@ TEST(CpuShedControllerTest, TooFewDelayReportsLeaveTheCpuInCharge) {
   for (int i = 0; i < 10; ++i) controller.Observe(window);
   EXPECT_FALSE(controller.sizing_on_delay());
   EXPECT_NEAR(controller.advised_share(), 0.5, 0.002);
+}
+
+// The reports thin out as the advice rises; once the delay sizes the advice,
+// a quarter of min_delay_reports a window keeps it so.
+TEST(CpuShedControllerTest, FewerReportsKeepTheDelayInChargeOnceItIs) {
+  CpuShedController controller({});
+  AdviseHalf(controller);
+  controller.Observe(Reported(FollowedAdvice(), 0, 0.001));
+  ASSERT_TRUE(controller.sizing_on_delay());
+  Window thin = FollowedAdvice();
+  thin.delay_reports = 5;
+  controller.Observe(thin);
+  EXPECT_TRUE(controller.sizing_on_delay());
+  thin.delay_reports = 4;
+  controller.Observe(thin);
+  EXPECT_FALSE(controller.sizing_on_delay());
 }
 
 // A server whose CPU reads full well before its answers do: its idle time
