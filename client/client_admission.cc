@@ -25,19 +25,24 @@ ClientAdmission::ClientAdmission(const Options& options)
                     : nullptr) {}
 
 double ClientAdmission::advised_share(absl::Time now) const {
-  if (!options_.follow_shed_advice) return 0;
   absl::MutexLock lock(&mu_);
+  return AdvisedShareLocked(now);
+}
+
+double ClientAdmission::AdvisedShareLocked(absl::Time now) const {
+  if (!options_.follow_shed_advice) return 0;
   return now - advice_time_ <= options_.advice_lifetime ? advice_ : 0;
 }
 
 ClientAdmission::Decision ClientAdmission::Decide(absl::Time now, double draw) {
-  const double advised = advised_share(now);
-  const double throttled = throttle_ != nullptr ? throttle_->Request(now) : 0;
   Decision decision;
-  if (advised > 0) {
+  double advised = 0;
+  {
     absl::MutexLock lock(&mu_);
-    decision.queue_delay = QueueDelayLocked(now);
+    advised = AdvisedShareLocked(now);
+    if (advised > 0) decision.queue_delay = QueueDelayLocked(now);
   }
+  const double throttled = throttle_ != nullptr ? throttle_->Request(now) : 0;
   // Independent reasons: a call gets through both with (1 - a)(1 - p).
   decision.refusal_probability = 1 - (1 - advised) * (1 - throttled);
   if (draw < advised) {

@@ -103,6 +103,7 @@ class ClientAdmission {
   std::optional<double> queue_delay(absl::Time now) const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  double AdvisedShareLocked(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RecordRoundTrip(absl::Time now, absl::Duration round_trip) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::optional<double> QueueDelayLocked(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

@@ -91,14 +91,13 @@ double Utilisation(const CpuShedController::Window& window) {
   return window.cpu_seconds / (window.seconds * window.cpus);
 }
 
-// Calls queue at this server only while its CPU is busy: reported delays
-// with the CPU under its target are the clients' own (a client short of CPU
-// itself, a slow network), and holding calls back would not shorten them.
-bool Queued(const CpuShedController::Window& window, double target_utilisation) {
-  return window.delayed_reports * 2 > window.delay_reports && Utilisation(window) >= target_utilisation;
-}
-bool QueuedLong(const CpuShedController::Window& window, double target_utilisation) {
-  return window.long_delayed_reports * 2 > window.delay_reports && Utilisation(window) >= target_utilisation;
+// Whether most of the window's reports (`over` of them) say calls wait
+// longer than a threshold, at this server: calls queue here only while its
+// CPU is busy, and reported delays with the CPU under its target are the
+// clients' own (a client short of CPU itself, a slow network), which
+// holding calls back would not shorten.
+bool QueuedHere(const CpuShedController::Window& window, int64_t over, double target_utilisation) {
+  return over * 2 > window.delay_reports && Utilisation(window) >= target_utilisation;
 }
 
 // Averaged over a few windows: one window's arrivals scatter by several
@@ -121,7 +120,7 @@ double CpuShedController::DelayAdvice(const Window& window) {
     // window sizes it for the drain target), and climbing back from there
     // by delay_growth would take seconds.
     allowed_rate_ = std::max((1 - advice_) * demand_rate_, options_.delay_drain * answered_rate);
-  } else if (Queued(window, options_.target_utilisation)) {
+  } else if (QueuedHere(window, window.delayed_reports, options_.target_utilisation)) {
     allowed_rate_ = options_.delay_drain * answered_rate;
   } else if (utilisation < options_.target_utilisation) {
     // Headroom: what the CPU affords at what answering costs now, so that
@@ -170,7 +169,8 @@ void CpuShedController::Observe(const Window& window) {
   if (advice_ > 0 && window.delay_reports >= enough_reports && window.seconds > 0 && window.cpus > 0 &&
       window.calls > 0) {
     // Only a queue that the advice does not hold is refused here.
-    const double needed_share = QueuedLong(window, options_.target_utilisation) ? CpuShare(window) : 0;
+    const double needed_share =
+        QueuedHere(window, window.long_delayed_reports, options_.target_utilisation) ? CpuShare(window) : 0;
     share_ = Smoothed(share_, needed_share);
     advice_ = DelayAdvice(window);
   } else {

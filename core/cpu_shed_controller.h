@@ -163,8 +163,8 @@ class CpuShedController {
   double NeededAdvice(const Window& window) const;
   // The share computed from the window's CPU costs (see above).
   double CpuShare(const Window& window) const;
-  // Sizes the advice on the reported delay; updates allowed_rate_ and
-  // demand_rate_.
+  // Sizes the advice on the reported delay; updates allowed_rate_,
+  // demand_rate_ and unreported_rate_.
   double DelayAdvice(const Window& window);
 
   const Options options_;

@@ -213,10 +213,7 @@ void RecommenderServer::CpuShedLoop(absl::Duration interval) {
   int64_t last_checked = service_->calls_checked();
   int64_t last_admitted = service_->calls_admitted();
   int64_t last_client_refused = service_->client_refused_micros();
-  int64_t last_delay_micros = service_->client_delay_micros();
-  int64_t last_delay_reports = service_->client_delay_reports();
-  int64_t last_delayed_reports = service_->client_delayed_reports();
-  int64_t last_long_delayed_reports = service_->client_long_delayed_reports();
+  RecommenderService::DelayReports last_delays = service_->client_delay_reports();
   auto last_wall = std::chrono::steady_clock::now();
   while (true) {
     {
@@ -230,10 +227,7 @@ void RecommenderServer::CpuShedLoop(absl::Duration interval) {
     const int64_t checked = service_->calls_checked();
     const int64_t admitted = service_->calls_admitted();
     const int64_t client_refused = service_->client_refused_micros();
-    const int64_t delay_micros = service_->client_delay_micros();
-    const int64_t delay_reports = service_->client_delay_reports();
-    const int64_t delayed_reports = service_->client_delayed_reports();
-    const int64_t long_delayed_reports = service_->client_long_delayed_reports();
+    const RecommenderService::DelayReports delays = service_->client_delay_reports();
     const auto wall = std::chrono::steady_clock::now();
     CpuShedController::Window window;
     window.seconds = std::chrono::duration<double>(wall - last_wall).count();
@@ -247,10 +241,10 @@ void RecommenderServer::CpuShedLoop(absl::Duration interval) {
     window.work_seconds = std::min(window.cpu_seconds, static_cast<double>(work - last_work) * 1e-9);
     const double refused_by_clients = static_cast<double>(client_refused - last_client_refused) * 1e-6;
     window.demand = static_cast<double>(window.calls) + refused_by_clients;
-    window.delay_reports = delay_reports - last_delay_reports;
-    window.delayed_reports = delayed_reports - last_delayed_reports;
-    window.long_delayed_reports = long_delayed_reports - last_long_delayed_reports;
-    window.queue_delay = window.delay_reports > 0 ? static_cast<double>(delay_micros - last_delay_micros) * 1e-6 /
+    window.delay_reports = delays.reports - last_delays.reports;
+    window.delayed_reports = delays.delayed - last_delays.delayed;
+    window.long_delayed_reports = delays.long_delayed - last_delays.long_delayed;
+    window.queue_delay = window.delay_reports > 0 ? static_cast<double>(delays.micros - last_delays.micros) * 1e-6 /
                                                         static_cast<double>(window.delay_reports)
                                                   : 0;
     cpu_shed_->Observe(window);
@@ -265,10 +259,7 @@ void RecommenderServer::CpuShedLoop(absl::Duration interval) {
     last_checked = checked;
     last_admitted = admitted;
     last_client_refused = client_refused;
-    last_delay_micros = delay_micros;
-    last_delay_reports = delay_reports;
-    last_delayed_reports = delayed_reports;
-    last_long_delayed_reports = long_delayed_reports;
+    last_delays = delays;
     last_wall = wall;
   }
 }

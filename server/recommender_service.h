@@ -93,16 +93,23 @@ class RecommenderService final
   // while CPU shedding refuses or advises.
   int64_t client_refused_micros() const { return client_refused_micros_.load(std::memory_order_relaxed); }
   // The queueing delays the arriving checked calls reported
-  // (x-easymoney-client-delay-ms, shed_advice.h): their sum in microseconds
-  // and their count since start. Read, like the refusals, only while CPU
-  // shedding refuses or advises.
-  int64_t client_delay_micros() const { return client_delay_micros_.load(std::memory_order_relaxed); }
-  int64_t client_delay_reports() const { return client_delay_reports_.load(std::memory_order_relaxed); }
-  // Of those, the ones over the controller's queue_delay_target and over its
-  // shed_queue_delay.
-  int64_t client_delayed_reports() const { return client_delayed_reports_.load(std::memory_order_relaxed); }
-  int64_t client_long_delayed_reports() const {
-    return client_long_delayed_reports_.load(std::memory_order_relaxed);
+  // (x-easymoney-client-delay-ms, shed_advice.h) since start: their sum in
+  // microseconds, their count, and how many exceeded the controller's
+  // queue_delay_target and its shed_queue_delay. Read, like the refusals,
+  // only while CPU shedding refuses or advises. The four are read one after
+  // another, so a report landing meanwhile may count in one window and its
+  // delay in the next.
+  struct DelayReports {
+    int64_t micros = 0;
+    int64_t reports = 0;
+    int64_t delayed = 0;
+    int64_t long_delayed = 0;
+  };
+  DelayReports client_delay_reports() const {
+    return {client_delay_micros_.load(std::memory_order_relaxed),
+            client_delay_reports_.load(std::memory_order_relaxed),
+            client_delayed_reports_.load(std::memory_order_relaxed),
+            client_long_delayed_reports_.load(std::memory_order_relaxed)};
   }
 
   grpc::ServerUnaryReactor* RecommendProductsBatch(
