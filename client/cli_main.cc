@@ -10,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include <google/protobuf/util/json_util.h>
 
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
@@ -18,8 +17,9 @@
 #include "absl/time/time.h"
 #include "client/recommender_client.h"
 #include "client/security_flags.h"
-#include "core/access_tokens.h"
-#include "core/tool_flags.h"
+#include "core/auth/access_tokens.h"
+#include "core/util/proto_json.h"
+#include "core/util/tool_flags.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051",
           "gRPC target of the server, e.g. 127.0.0.1:50051, dns:///recommender-headless:50051, or a list "
@@ -88,15 +88,6 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
-std::string ToJson(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
-  return json;
-}
 
 int Feedback(const easymoney::RecommenderClient& client) {
   v1::ReportFeedbackRequest request;
@@ -116,7 +107,7 @@ int Feedback(const easymoney::RecommenderClient& client) {
   auto response = client.ReportFeedback(request);
   if (!response.ok()) return Fail(response.status());
   if (absl::GetFlag(FLAGS_json)) {
-    std::printf("%s\n", ToJson(*response).c_str());
+    std::printf("%s\n", easymoney::ProtoToJson(*response).c_str());
   } else {
     std::printf("%s\n", response->duplicate() ? "recorded before (duplicate, not counted again)" : "recorded");
   }
@@ -140,7 +131,7 @@ int Recommend(const easymoney::RecommenderClient& client) {
   auto response = client.Recommend(request);
   if (!response.ok()) return Fail(response.status());
   if (absl::GetFlag(FLAGS_json)) {
-    std::printf("%s\n", ToJson(*response).c_str());
+    std::printf("%s\n", easymoney::ProtoToJson(*response).c_str());
     return 0;
   }
   std::printf("customer %s: model version %lld, strategy %s, cluster %s\n", request.customer_id().c_str(),
@@ -176,7 +167,7 @@ void PrintRouting(const v1::Routing& routing) {
 int PrintVersions(const absl::StatusOr<v1::ListVersionsResponse>& response) {
   if (!response.ok()) return Fail(response.status());
   if (absl::GetFlag(FLAGS_json)) {
-    std::printf("%s\n", ToJson(*response).c_str());
+    std::printf("%s\n", easymoney::ProtoToJson(*response).c_str());
     return 0;
   }
   std::printf("%-8s  %-8s  %-7s  %12s  %12s  %8s  %s\n", "version", "state", "as", "customers", "bytes", "load s",
@@ -196,7 +187,7 @@ int PrintVersions(const absl::StatusOr<v1::ListVersionsResponse>& response) {
 int PrintRoutingResponse(const absl::StatusOr<v1::RoutingResponse>& response) {
   if (!response.ok()) return Fail(response.status());
   if (absl::GetFlag(FLAGS_json)) {
-    std::printf("%s\n", ToJson(*response).c_str());
+    std::printf("%s\n", easymoney::ProtoToJson(*response).c_str());
   } else {
     PrintRouting(response->routing());
   }
@@ -307,7 +298,7 @@ int main(int argc, char** argv) {
   if (args[0] == "info") {
     auto info = (*client)->GetModelInfo();
     if (!info.ok()) return Fail(info.status());
-    std::printf("%s\n", ToJson(*info).c_str());
+    std::printf("%s\n", easymoney::ProtoToJson(*info).c_str());
     return 0;
   }
   if (absl::GetFlag(FLAGS_customer).empty()) {

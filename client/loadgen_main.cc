@@ -32,14 +32,14 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "client/client_admission.h"
+#include "client/adaptive_throttle.h"
 #include "client/customer_sampler.h"
 #include "client/latency_recorder.h"
 #include "client/load_balancing.h"
 #include "client/security_flags.h"
 #include "client/loopback_target.h"
-#include "core/npy.h"
-#include "core/tool_flags.h"
+#include "core/model/npy.h"
+#include "core/util/tool_flags.h"
 #include "easymoney/recommender/v1/recommender.grpc.pb.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051",
@@ -73,12 +73,6 @@ ABSL_FLAG(double, adaptive_throttle, 0,
 ABSL_FLAG(absl::Duration, adaptive_throttle_window, absl::Seconds(10),
           "With --adaptive-throttle: how much of the recent past the throttle counts (the client library's "
           "adaptive_throttle_window). Shorter forgets an overload sooner.");
-ABSL_FLAG(bool, follow_shed_advice, false,
-          "Refuse locally the share of calls the server advises while its CPU is saturated "
-          "(x-easymoney-shed-advice), as the client library does by default; off by default here, so that the "
-          "generator measures the server against clients that leave every refusal to it. While advised it also "
-          "reports its queueing delay (x-easymoney-client-delay-ms, from the round trips of its answers). Local "
-          "refusals are reported apart.");
 ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(5), "How long to wait for the channel to connect first.");
 ABSL_FLAG(uint64_t, seed, 42, "Random seed of the customer draw.");
 ABSL_FLAG(bool, json, false, "Print the report as one JSON object on stdout.");
@@ -119,15 +113,13 @@ struct Config {
   bool progress = true;
   double adaptive_throttle = 0;  // K; 0: off.
   absl::Duration adaptive_throttle_window = absl::Seconds(10);
-  bool follow_shed_advice = false;
 };
 
 // What a run measured.
 struct Report {
   int64_t sent = 0;  // Including those refused locally.
   int64_t ok = 0;
-  int64_t throttled = 0;  // Refused locally (either reason), never sent.
-  int64_t advised = 0;    // Of those, refused on the server's shed advice.
+  int64_t throttled = 0;  // Refused locally by the adaptive throttle, never sent.
   std::map<int, int64_t> errors_by_code;
   double elapsed_seconds = 0;
   easymoney::LatencyRecorder latencies;  // Successful requests only.
@@ -148,11 +140,9 @@ class LoadGenerator {
                 Config config)
       : sampler_(sampler), config_(config), random_(config.seed) {
     for (const auto& channel : channels) stubs_.push_back(v1::Recommender::NewStub(channel));
-    if (config_.adaptive_throttle > 0 || config_.follow_shed_advice) {
-      admission_ = std::make_unique<easymoney::ClientAdmission>(
-          easymoney::ClientAdmission::Options{.follow_shed_advice = config_.follow_shed_advice,
-                                              .adaptive_throttle = config_.adaptive_throttle,
-                                              .adaptive_throttle_window = config_.adaptive_throttle_window});
+    if (config_.adaptive_throttle > 0) {
+      throttle_ = std::make_unique<easymoney::AdaptiveThrottle>(easymoney::AdaptiveThrottle::Options{
+          .accepts_multiplier = config_.adaptive_throttle, .window = config_.adaptive_throttle_window});
     }
   }
 
@@ -209,18 +199,14 @@ class LoadGenerator {
   }
 
   void Send(int64_t customer_id, Clock::time_point scheduled) {
-    easymoney::ClientAdmission::Decision decision;
-    if (admission_ != nullptr) decision = admission_->Decide(absl::Now(), ThrottleDraw());
-    if (!decision.send) {
+    if (throttle_ != nullptr && !throttle_->Admit(absl::Now(), ThrottleDraw())) {
       absl::MutexLock lock(&mu_);
       ++report_.throttled;
-      if (decision.refused_by == easymoney::ClientAdmission::Refuser::kShedAdvice) ++report_.advised;
       --outstanding_;
       last_completion_ = Clock::now();
       return;
     }
     auto* call = new Call;
-    easymoney::ClientAdmission::Prepare(decision, call->context);
     call->scheduled = scheduled;
     call->context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(config_.timeout));
     if (!config_.authorization.empty()) call->context.AddMetadata("authorization", config_.authorization);
@@ -238,7 +224,9 @@ class LoadGenerator {
     const absl::Duration latency = absl::FromChrono(now - call->scheduled);
     const absl::Duration service_latency = absl::FromChrono(now - call->sent);
     const absl::Duration send_lag = absl::FromChrono(call->sent - call->scheduled);
-    if (admission_ != nullptr) admission_->OnDone(absl::Now(), call->context, status, service_latency);
+    if (throttle_ != nullptr) {
+      throttle_->Record(absl::Now(), status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED);
+    }
     delete call;
     {
       absl::MutexLock lock(&mu_);
@@ -305,7 +293,7 @@ class LoadGenerator {
     return std::uniform_real_distribution<double>(0, 1)(random_);
   }
 
-  std::unique_ptr<easymoney::ClientAdmission> admission_;  // Null: nothing refused locally.
+  std::unique_ptr<easymoney::AdaptiveThrottle> throttle_;  // Null: nothing refused locally.
   std::vector<std::unique_ptr<v1::Recommender::Stub>> stubs_;
   std::atomic<uint64_t> next_stub_{0};
   const easymoney::CustomerSampler& sampler_;
@@ -402,7 +390,7 @@ void PrintPercentiles(const char* label, const easymoney::LatencyRecorder& laten
 
 void PrintReport(const Report& report, const Config& config, const std::string& target) {
   const easymoney::LatencyRecorder& latencies = report.latencies;
-  // Calls refused locally (adaptive throttle, shed advice) were never sent:
+  // Calls refused locally (adaptive throttle) were never sent:
   // they are counted apart, not as errors the server returned.
   const int64_t errors = report.sent - report.ok - report.throttled;
   const double throughput = report.elapsed_seconds > 0 ? static_cast<double>(report.sent) / report.elapsed_seconds : 0;
@@ -419,13 +407,12 @@ void PrintReport(const Report& report, const Config& config, const std::string& 
     }
     std::printf(
         "{\"target\": \"%s\", \"mode\": \"%s\", \"concurrency\": %d, \"rate\": %.6g, \"elapsed_seconds\": %.6f, "
-        "\"requests\": %lld, \"ok\": %lld, \"errors\": %lld, \"throttled\": %lld, \"advised\": %lld, "
+        "\"requests\": %lld, \"ok\": %lld, \"errors\": %lld, \"throttled\": %lld, "
         "\"errors_by_code\": {%s}, "
         "\"throughput_per_second\": %.3f, \"latency_ms\": %s%s}\n",
         target.c_str(), config.rate > 0 ? "open" : "closed", config.rate > 0 ? 0 : config.concurrency, config.rate,
         report.elapsed_seconds, static_cast<long long>(report.sent), static_cast<long long>(report.ok),
-        static_cast<long long>(errors), static_cast<long long>(report.throttled),
-        static_cast<long long>(report.advised), errors_json.c_str(), throughput,
+        static_cast<long long>(errors), static_cast<long long>(report.throttled), errors_json.c_str(), throughput,
         PercentilesJson(latencies).c_str(), open_loop_json.c_str());
     return;
   }
@@ -437,12 +424,7 @@ void PrintReport(const Report& report, const Config& config, const std::string& 
   }
   std::printf("requests    %lld (ok %lld, errors %lld", static_cast<long long>(report.sent),
               static_cast<long long>(report.ok), static_cast<long long>(errors));
-  if (config.adaptive_throttle > 0 || config.follow_shed_advice) {
-    std::printf(", refused locally %lld", static_cast<long long>(report.throttled));
-    if (config.follow_shed_advice) {
-      std::printf(" (on the server's advice %lld)", static_cast<long long>(report.advised));
-    }
-  }
+  if (config.adaptive_throttle > 0) std::printf(", refused locally %lld", static_cast<long long>(report.throttled));
   std::printf(")\n");
   std::printf("throughput  %.1f requests/s\n", throughput);
   PrintPercentiles("latency ms ", latencies,
@@ -482,7 +464,6 @@ int main(int argc, char** argv) {
   if (config.adaptive_throttle_window <= absl::ZeroDuration()) {
     return UsageError("--adaptive-throttle-window must be positive");
   }
-  config.follow_shed_advice = absl::GetFlag(FLAGS_follow_shed_advice);
   config.duration = absl::GetFlag(FLAGS_duration);
   config.max_requests = absl::GetFlag(FLAGS_requests);
   config.num_results = absl::GetFlag(FLAGS_n);

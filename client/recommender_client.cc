@@ -19,12 +19,11 @@ absl::Status FromGrpc(const grpc::Status& status) {
 
 RecommenderClient::RecommenderClient(Options options, std::shared_ptr<grpc::Channel> channel)
     : options_(std::move(options)),
-      admission_(options_.follow_shed_advice || options_.adaptive_throttle > 0
-                     ? std::make_unique<ClientAdmission>(
-                           ClientAdmission::Options{.follow_shed_advice = options_.follow_shed_advice,
-                                                    .adaptive_throttle = options_.adaptive_throttle,
-                                                    .adaptive_throttle_window = options_.adaptive_throttle_window})
-                     : nullptr),
+      throttle_(options_.adaptive_throttle > 0
+                    ? std::make_unique<AdaptiveThrottle>(
+                          AdaptiveThrottle::Options{.accepts_multiplier = options_.adaptive_throttle,
+                                                    .window = options_.adaptive_throttle_window})
+                    : nullptr),
       channel_(std::move(channel)),
       recommender_(easymoney::recommender::v1::Recommender::NewStub(channel_)),
       health_(grpc::health::v1::Health::NewStub(channel_)),
@@ -43,19 +42,18 @@ absl::StatusOr<easymoney::recommender::v1::RecommendProductsResponse> Recommende
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(options_.timeout));
   if (!options_.security.token.empty()) context.AddMetadata("authorization", "Bearer " + options_.security.token);
-  if (admission_ != nullptr) {
+  if (throttle_ != nullptr) {
     thread_local std::mt19937_64 random(std::random_device{}());
-    const ClientAdmission::Decision decision =
-        admission_->Decide(absl::Now(), std::uniform_real_distribution<double>(0, 1)(random));
-    if (!decision.send) return decision.refusal;
-    ClientAdmission::Prepare(decision, context);
+    if (!throttle_->Admit(absl::Now(), std::uniform_real_distribution<double>(0, 1)(random))) {
+      return absl::ResourceExhaustedError(
+          "refused by the client: the server has been refusing calls for overload (adaptive throttling); "
+          "retry with backoff");
+    }
   }
   easymoney::recommender::v1::RecommendProductsResponse response;
-  const absl::Time sent = absl::Now();
   const grpc::Status status = recommender_->RecommendProducts(&context, request, &response);
-  if (admission_ != nullptr) {
-    const absl::Time now = absl::Now();
-    admission_->OnDone(now, context, status, now - sent);
+  if (throttle_ != nullptr) {
+    throttle_->Record(absl::Now(), status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED);
   }
   if (!status.ok()) return FromGrpc(status);
   return response;

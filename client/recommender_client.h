@@ -8,7 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "client/client_admission.h"
+#include "client/adaptive_throttle.h"
 #include "client/channel_security.h"
 #include "easymoney/recommender/v1/recommender.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -43,16 +43,12 @@ class RecommenderClient {
     // TLS, client certificate and bearer token (default: plaintext, no
     // token).
     ChannelSecurity security;
-    // Refuse, without sending them, the share of Recommend calls the server
-    // advises its clients to refuse while its CPU is saturated
-    // (client_admission.h); such calls come back as RESOURCE_EXHAUSTED
-    // "refused by the client". Costs nothing while the server advises
-    // nothing.
-    bool follow_shed_advice = true;
     // Client-side adaptive throttling of Recommend (adaptive_throttle.h):
     // K, the multiple of the server's recently accepted calls this client
     // may send; 0 turns it off. Calls refused locally come back as
-    // RESOURCE_EXHAUSTED without reaching the server.
+    // RESOURCE_EXHAUSTED "refused by the client" without reaching the
+    // server. Off by default: a server refusal is already cheap and the
+    // retry with backoff is the caller's.
     double adaptive_throttle = 0;
     // How far back the throttle counts calls and accepts: after an overload
     // ends, calls are refused locally until its refusals leave this window.
@@ -89,7 +85,7 @@ class RecommenderClient {
   RecommenderClient(Options options, std::shared_ptr<grpc::Channel> channel);
 
   const Options options_;
-  std::unique_ptr<ClientAdmission> admission_;  // Null: nothing refused locally.
+  std::unique_ptr<AdaptiveThrottle> throttle_;  // Null: nothing refused locally.
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<easymoney::recommender::v1::Recommender::Stub> recommender_;
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;

@@ -6,8 +6,8 @@
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/status.h>
 
-#include "core/access_token_file.h"
-#include "core/access_tokens.h"
+#include "core/auth/access_token_file.h"
+#include "core/auth/access_tokens.h"
 #include "server/server_metrics.h"
 
 namespace easymoney {

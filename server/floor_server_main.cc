@@ -8,7 +8,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
-#include "core/tool_flags.h"
+#include "core/util/tool_flags.h"
 #include "server/floor_service.h"
 #include "server/server_settings.h"
 

@@ -1,8 +1,8 @@
 #ifndef EASYMONEY_SERVER_MODEL_ADMIN_SERVICE_H_
 #define EASYMONEY_SERVER_MODEL_ADMIN_SERVICE_H_
 
-#include "core/audit_log.h"
-#include "core/model_manager.h"
+#include "core/auth/audit_log.h"
+#include "core/serving/model_manager.h"
 #include "easymoney/recommender/v1/recommender.grpc.pb.h"
 #include "server/call_authorizer.h"
 

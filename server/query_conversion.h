@@ -1,7 +1,7 @@
 #ifndef EASYMONEY_SERVER_QUERY_CONVERSION_H_
 #define EASYMONEY_SERVER_QUERY_CONVERSION_H_
 
-#include "core/recommender.h"
+#include "core/model/recommender.h"
 #include "easymoney/recommender/v1/recommender.pb.h"
 
 namespace easymoney {

@@ -9,8 +9,8 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
-#include "core/cluster_migration.h"
-#include "core/process_cpu.h"
+#include "core/serving/cluster_reassignment.h"
+#include "core/util/process_cpu.h"
 #include "server/server_settings.h"
 
 #include "absl/strings/str_cat.h"
@@ -61,28 +61,17 @@ absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(con
     std::fprintf(stderr, "recommender-server: event log %s (%lld feedback events already recorded)\n",
                  server->event_log_->current_segment().c_str(), static_cast<long long>(*history));
   }
-  RecommenderService::Options service_options;
-  service_options.metrics = server->metrics_.get();
-  service_options.window = &server->window_;
-  service_options.feedback = server->feedback_.get();
-  service_options.event_log = server->event_log_.get();
-  service_options.served_log_sample = options.served_log_sample;
-  service_options.authorizer = server->authorizer_.get();
-  service_options.max_in_flight = options.max_in_flight;
-  service_options.overload_grace = options.overload_grace;
-  if (options.shed_on_cpu_saturation) {
-    server->cpu_shed_ = std::make_unique<CpuShedController>(options.cpu_shed);
-    service_options.cpu_shed = server->cpu_shed_.get();
-  }
-  server->service_ = std::make_unique<RecommenderService>(service_options);
+  if (options.shed_on_cpu_saturation) server->cpu_shed_ = std::make_unique<CpuShedController>(options.cpu_shed);
+  server->admission_ = std::make_unique<Admission>(Admission::Options{.max_in_flight = options.max_in_flight,
+                                                                      .overload_grace = options.overload_grace,
+                                                                      .cpu_shed = server->cpu_shed_.get()});
 
   auto audit = AuditLog::Open(options.audit_log_path);
   if (!audit.ok()) return audit.status();
   server->audit_ = *std::move(audit);
 
   // The manager loads before the gRPC server starts, so a server that
-  // reports SERVING has its model in memory; publications are forwarded to
-  // the service once it exists.
+  // reports SERVING has its model in memory.
   ModelManager::Options manager_options;
   manager_options.model_base = options.model_base;
   manager_options.poll_interval = options.poll_interval;
@@ -93,6 +82,9 @@ absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(con
   // only once the server is fully built.
   manager_options.start_polling = false;
   RecommenderServer* self = server.get();
+  manager_options.attach = [self](const ServingSet& serving) -> std::shared_ptr<const ServingSetAttachment> {
+    return self->metrics_->ForServingSet(serving);
+  };
   manager_options.on_publish = [self](const std::shared_ptr<const ServingSet>& serving) { self->OnPublish(serving); };
   manager_options.on_failure = [self](int64_t, const absl::Status&) { self->metrics_->OnModelLoadFailed(); };
   auto models = ModelManager::Create(std::move(manager_options));
@@ -100,6 +92,15 @@ absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(con
   server->models_ = *std::move(models);
   server->admin_service_ = std::make_unique<ModelAdminService>(server->models_.get(), server->audit_.get(),
                                                                server->authorizer_.get());
+  server->service_ = std::make_unique<RecommenderService>(
+      RecommenderService::Options{.metrics = server->metrics_.get(),
+                                  .models = server->models_.get(),
+                                  .authorizer = server->authorizer_.get(),
+                                  .admission = server->admission_.get(),
+                                  .window = &server->window_,
+                                  .feedback = server->feedback_.get(),
+                                  .event_log = server->event_log_.get(),
+                                  .served_log_sample = options.served_log_sample});
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -152,32 +153,26 @@ RecommenderServer::~RecommenderServer() {
 }
 
 void RecommenderServer::OnPublish(const std::shared_ptr<const ServingSet>& serving) {
-  auto state = std::make_shared<ServingState>();
-  state->serving = serving;
-  state->metrics[static_cast<int>(Variant::kStable)] = metrics_->ForVersion(*serving->stable, Variant::kStable);
-  if (serving->canary) {
-    state->metrics[static_cast<int>(Variant::kCanary)] = metrics_->ForVersion(*serving->canary, Variant::kCanary);
-  }
-  if (serving->shadow) state->shadow_metrics = metrics_->ForShadow(*serving->shadow);
   if (feedback_ != nullptr) {
     for (const Model* model : {serving->stable.get(), serving->canary.get()}) {
       if (model != nullptr) feedback_->AddVersion(*model);
     }
   }
-  if (previous_stable_ != nullptr && previous_stable_->version() != serving->stable->version()) {
-    // A merge join over both versions' customers (~10 ms per million), on
-    // the publishing thread, off the request path.
-    const double share = ReassignedShare(*previous_stable_, *serving->stable);
-    if (!std::isnan(share)) metrics_->SetClusterReassignedRatio(share);
-  }
-  previous_stable_ = serving->stable;
   // A new canary starts from an empty window: the previous rollout's
   // traffic says nothing about it.
   const int64_t canary = serving->canary ? serving->canary->version() : 0;
   if (analysed_canary_.exchange(canary) != canary) window_.Reset();
-  service_->Publish(std::move(state));
   metrics_->OnPublished(*serving->stable, serving->canary.get());
   SetServing(true);
+}
+
+void RecommenderServer::UpdateReassignedShare(const ServingSet& serving) {
+  if (compared_stable_ == serving.stable) return;
+  if (compared_stable_ != nullptr && compared_stable_->version() != serving.stable->version()) {
+    const double share = ReassignedShare(*compared_stable_, *serving.stable);
+    if (!std::isnan(share)) metrics_->SetClusterReassignedRatio(share);
+  }
+  compared_stable_ = serving.stable;
 }
 
 void RecommenderServer::AnalysisLoop() {
@@ -189,7 +184,7 @@ void RecommenderServer::AnalysisLoop() {
       analysis_mu_.AwaitWithTimeout(absl::Condition(&stopping), absl::Seconds(1));
       if (stopping_) return;
     }
-    metrics_->SetInFlight(service_->in_flight());
+    metrics_->SetInFlight(admission_->in_flight());
     ReloadTokens();
     // A renewed certificate is taken by gRPC's watcher; its new date shows
     // here within a minute.
@@ -197,23 +192,19 @@ void RecommenderServer::AnalysisLoop() {
       seconds_since_certificate_check = 0;
       UpdateCertificateExpiry();
     }
-    if (const auto state = service_->Current(); state != nullptr) {
-      for (const auto& handles : state->metrics) {
-        if (handles != nullptr) metrics_->UpdateDrift(*handles);
-      }
+    const std::shared_ptr<const ServingSet> serving = models_->Current();
+    if (serving == nullptr) continue;
+    for (const auto& handles : serving->attached<ServingSetMetrics>().variants) {
+      if (handles != nullptr) metrics_->UpdateDrift(*handles);
     }
-    const std::shared_ptr<const ServingSet> serving = models_ ? models_->Current() : nullptr;
-    if (serving && serving->canary && serving->analysis.enabled()) AnalyseCanary(*serving);
+    UpdateReassignedShare(*serving);
+    if (serving->canary && serving->analysis.enabled()) AnalyseCanary(*serving);
   }
 }
 
 void RecommenderServer::CpuShedLoop(absl::Duration interval) {
   int64_t last_cpu = ProcessCpuNanos();
-  int64_t last_work = service_->work_nanos();
-  int64_t last_checked = service_->calls_checked();
-  int64_t last_admitted = service_->calls_admitted();
-  int64_t last_client_refused = service_->client_refused_micros();
-  RecommenderService::DelayReports last_delays = service_->client_delay_reports();
+  Admission::Counters last = admission_->counters();
   auto last_wall = std::chrono::steady_clock::now();
   while (true) {
     {
@@ -223,43 +214,25 @@ void RecommenderServer::CpuShedLoop(absl::Duration interval) {
       if (stopping_) return;
     }
     const int64_t cpu = ProcessCpuNanos();
-    const int64_t work = service_->work_nanos();
-    const int64_t checked = service_->calls_checked();
-    const int64_t admitted = service_->calls_admitted();
-    const int64_t client_refused = service_->client_refused_micros();
-    const RecommenderService::DelayReports delays = service_->client_delay_reports();
+    const Admission::Counters counters = admission_->counters();
     const auto wall = std::chrono::steady_clock::now();
     CpuShedController::Window window;
     window.seconds = std::chrono::duration<double>(wall - last_wall).count();
     // Read each window: a pod's CPU limit or the affinity may change.
     window.cpus = UsableCpus();
     window.cpu_seconds = static_cast<double>(cpu - last_cpu) * 1e-9;
-    window.calls = checked - last_checked;
-    window.admitted = admitted - last_admitted;
+    window.calls = counters.calls - last.calls;
+    window.admitted = counters.admitted - last.admitted;
     // Handler work is wall time on the handlers' threads, which includes
     // waiting for the CPU while saturated; bounded by what was used.
-    window.work_seconds = std::min(window.cpu_seconds, static_cast<double>(work - last_work) * 1e-9);
-    const double refused_by_clients = static_cast<double>(client_refused - last_client_refused) * 1e-6;
-    window.demand = static_cast<double>(window.calls) + refused_by_clients;
-    window.delay_reports = delays.reports - last_delays.reports;
-    window.delayed_reports = delays.delayed - last_delays.delayed;
-    window.long_delayed_reports = delays.long_delayed - last_delays.long_delayed;
-    window.queue_delay = window.delay_reports > 0 ? static_cast<double>(delays.micros - last_delays.micros) * 1e-6 /
-                                                        static_cast<double>(window.delay_reports)
-                                                  : 0;
+    window.work_seconds =
+        std::min(window.cpu_seconds, static_cast<double>(counters.work_nanos - last.work_nanos) * 1e-9);
     cpu_shed_->Observe(window);
     const double available = window.seconds * window.cpus;
     metrics_->SetCpuShedding(available > 0 ? std::min(1.0, window.cpu_seconds / available) : 0,
-                             CpuShedController::WorkShare(window), cpu_shed_->shed_share(),
-                             cpu_shed_->advised_share());
-    metrics_->AddClientRefusals(refused_by_clients);
-    metrics_->SetClientQueueDelay(window.queue_delay);
+                             CpuShedController::WorkShare(window), cpu_shed_->shed_share());
     last_cpu = cpu;
-    last_work = work;
-    last_checked = checked;
-    last_admitted = admitted;
-    last_client_refused = client_refused;
-    last_delays = delays;
+    last = counters;
     last_wall = wall;
   }
 }

@@ -10,13 +10,14 @@
 #include <grpcpp/server.h>
 
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
-#include "core/model_manager.h"
 #include "absl/synchronization/mutex.h"
-#include "core/audit_log.h"
-#include "core/canary_analysis.h"
-#include "core/cpu_shed_controller.h"
-#include "core/access_token_file.h"
+#include "absl/time/time.h"
+#include "core/auth/access_token_file.h"
+#include "core/auth/audit_log.h"
+#include "core/serving/admission.h"
+#include "core/serving/canary_analysis.h"
+#include "core/serving/cpu_shed_controller.h"
+#include "core/serving/model_manager.h"
 #include "server/call_authorizer.h"
 #include "server/model_admin_service.h"
 #include "server/recommender_service.h"
@@ -75,7 +76,7 @@ class RecommenderServer {
     int max_in_flight = 0;
     absl::Duration overload_grace = absl::Milliseconds(100);
     // Shed a share of new calls while the CPU is saturated by the handlers'
-    // work (core/cpu_shed_controller.h), sampled every `cpu_shed_interval`.
+    // work (core/serving/cpu_shed_controller.h), sampled every `cpu_shed_interval`.
     // Off by default here; the binary turns it on.
     bool shed_on_cpu_saturation = false;
     CpuShedController::Options cpu_shed;
@@ -106,12 +107,20 @@ class RecommenderServer {
 
  private:
   RecommenderServer() = default;
+  // What a publication changes beside the snapshot itself (the snapshot's
+  // metric handles are its attachment): the versions feedback may name,
+  // the model-info gauges, the canary window, health.
   void OnPublish(const std::shared_ptr<const ServingSet>& serving);
 
-  // Once a second: updates the drift and in-flight gauges, re-reads the
-  // token file if it changed, and runs automatic canary analysis while a
-  // rollout has it on; once a minute re-reads the certificate's expiry.
+  // Once a second: updates the drift and in-flight gauges, the cluster
+  // reassignment share after a stable swap, re-reads the token file if it
+  // changed, and runs automatic canary analysis while a rollout has it on;
+  // once a minute re-reads the certificate's expiry.
   void AnalysisLoop();
+  // After the stable version changed: the share of customers in another
+  // cluster than before (a merge join, ~10 ms per million customers, so on
+  // this thread rather than in the publication).
+  void UpdateReassignedShare(const ServingSet& serving);
   // Every cpu_shed_interval while CPU shedding is on: measures the window's
   // CPU utilisation and handler work share and feeds the controller.
   void CpuShedLoop(absl::Duration interval);
@@ -121,8 +130,9 @@ class RecommenderServer {
   void UpdateCertificateExpiry();
   // Health status on the main port and the health port.
   void SetServing(bool serving);
-  // Stable version of the previous publication, for the reassignment share.
-  std::shared_ptr<const Model> previous_stable_;  // Only OnPublish touches it.
+  // The stable version the reassignment share was last computed for. Only
+  // the analysis thread touches it.
+  std::shared_ptr<const Model> compared_stable_;
 
   std::unique_ptr<ServerMetrics> metrics_;
   WindowStats window_;
@@ -132,6 +142,7 @@ class RecommenderServer {
   std::thread analysis_thread_;
   std::unique_ptr<CpuShedController> cpu_shed_;  // Null: CPU shedding off.
   std::thread cpu_shed_thread_;
+  std::unique_ptr<Admission> admission_;
   std::unique_ptr<EventLog> event_log_;
   std::unique_ptr<FeedbackRecorder> feedback_;
   std::unique_ptr<AccessTokenFile> tokens_;  // Null: no authentication.

@@ -1,21 +1,21 @@
 #include "server/recommender_service.h"
 
-#include <algorithm>
 #include <chrono>
-#include <optional>
-#include <string>
-#include <vector>
-
+#include <functional>
 #include <limits>
+#include <optional>
 #include <random>
+#include <string>
 #include <thread>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "core/recommender.h"
-#include "core/shed_advice.h"
+#include "core/model/recommender.h"
+#include "core/serving/served_line.h"
 #include "server/query_conversion.h"
+#include "server/shadow_comparison.h"
 #include "server/status_conversion.h"
 
 namespace easymoney {
@@ -37,6 +37,8 @@ v1::Strategy ToProto(Strategy strategy) {
   return v1::STRATEGY_UNSPECIFIED;
 }
 
+v1::Variant ToProto(Variant variant) { return variant == Variant::kCanary ? v1::VARIANT_CANARY : v1::VARIANT_STABLE; }
+
 bool IsServerError(grpc::StatusCode code) {
   switch (code) {
     case grpc::StatusCode::UNKNOWN:
@@ -49,82 +51,6 @@ bool IsServerError(grpc::StatusCode code) {
     default:
       return false;
   }
-}
-
-// Scores the request with the shadow version and records how much of the
-// served answer it reproduces. Runs after the response is sent.
-// Appends `text` as a JSON string literal.
-void AppendJsonString(std::string& out, absl::string_view text) {
-  out.push_back('"');
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppendFormat(&out, "\\u%04x", static_cast<unsigned char>(c));
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
-const char* StrategyName(v1::Strategy strategy) {
-  switch (strategy) {
-    case v1::STRATEGY_POPULAR:
-      return "popular";
-    case v1::STRATEGY_FOLD_IN:
-      return "fold_in";
-    case v1::STRATEGY_CLUSTER:
-      return "cluster";
-    default:
-      return "personalised";
-  }
-}
-
-// The event-log line of one served answer (an EventRecord in protobuf's JSON
-// mapping, as FormatEventRecord would print it), formatted by hand into a
-// reused buffer: this runs for every logged answer, and protobuf's JSON
-// printer costs several microseconds and allocations per call.
-void FormatServedLine(int64_t version, Variant variant, const std::string& customer_id,
-                      const v1::RecommendProductsResponse& response, std::string& out) {
-  out.clear();
-  const int64_t now_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count();
-  absl::StrAppend(&out, R"({"kind":"served","time_unix_ms":")", now_ms, R"(","request_id":)");
-  AppendJsonString(out, response.request_id());
-  absl::StrAppend(&out, R"(,"model_version":")", version, R"(","variant":")",
-                  variant == Variant::kCanary ? "canary" : "stable", R"(","customer_id":)");
-  AppendJsonString(out, customer_id);
-  if (response.products_size() > 0) {
-    out.append(R"(,"products":[)");
-    for (int i = 0; i < response.products_size(); ++i) {
-      if (i > 0) out.push_back(',');
-      AppendJsonString(out, response.products(i).product_id());
-    }
-    out.push_back(']');
-  }
-  absl::StrAppend(&out, R"(,"strategy":")", StrategyName(response.strategy()), "\"}");
-}
-
-void CompareWithShadow(const ServingState& state, const v1::RecommendProductsRequest& request,
-                       const std::vector<std::string>& served) {
-  absl::StatusOr<Recommendation> shadow = Recommend(*state.serving->shadow, QueryOf(request));
-  state.shadow_metrics->requests->Increment();
-  if (!shadow.ok() || served.empty()) return;
-  int common = 0;
-  for (const ScoredIndex& scored : shadow->products) {
-    const std::string& id = state.serving->shadow->product(scored.index).id();
-    common += std::find(served.begin(), served.end(), id) != served.end();
-  }
-  state.shadow_metrics->overlap->Observe(static_cast<double>(common) / static_cast<double>(served.size()));
 }
 
 // Per-thread generator of request ids and sampling draws: no lock, no
@@ -144,11 +70,20 @@ void SetRequestId(v1::RecommendProductsResponse* response) {
   response->set_request_id(id, 15);
 }
 
+uint64_t SampleThreshold(double share) {
+  if (!(share > 0)) return 0;
+  if (share >= 1) return std::numeric_limits<uint64_t>::max();
+  return static_cast<uint64_t>(share * 18446744073709551615.0);
+}
+
+// Answers one request with `model`, counting it in `metrics`; `strategy`
+// receives how the answer was made.
 grpc::Status Answer(const Model& model, const VersionMetrics& metrics, const v1::RecommendProductsRequest& request,
-                    v1::RecommendProductsResponse* response) {
+                    v1::RecommendProductsResponse* response, Strategy* strategy) {
   absl::StatusOr<Recommendation> result = Recommend(model, QueryOf(request));
   if (!result.ok()) return ToGrpcStatus(result.status());
   SetRequestId(response);
+  *strategy = result->strategy;
   if (result->cluster_id.has_value()) metrics.RecordCluster(*result->cluster_id);
   if (!result->known_customer && metrics.cold_start[0] != nullptr) {  // Null: handles without a model.
     const int kind = result->strategy == Strategy::kFoldIn   ? VersionMetrics::kFoldIn
@@ -189,7 +124,7 @@ std::optional<grpc::Status> Expired(grpc::CallbackServerContext* context) {
 void FillModelInfo(const Model& model, Variant variant, v1::ServingModelInfo* info) {
   const auto& manifest = model.manifest();
   info->set_version(model.version());
-  info->set_variant(variant == Variant::kCanary ? v1::VARIANT_CANARY : v1::VARIANT_STABLE);
+  info->set_variant(ToProto(variant));
   info->set_created_at(manifest.created_at());
   info->set_training_partition(manifest.training().partition());
   info->set_num_customers(model.num_customers());
@@ -216,14 +151,14 @@ void FillModelInfo(const Model& model, Variant variant, v1::ServingModelInfo* in
   info->set_selection(manifest.training().selection());
 }
 
-// A unary reactor that keeps the service's in-flight count: a call counts
-// from its handler's start until gRPC has sent its response (OnDone), so
+// A unary reactor that holds an admitted call's place in admission: from
+// its handler's start until gRPC has sent its response (OnDone), so
 // responses queued behind a saturated transport count too.
-class CountedReactor final : public grpc::ServerUnaryReactor {
+class AdmittedReactor final : public grpc::ServerUnaryReactor {
  public:
-  explicit CountedReactor(std::atomic<int64_t>* in_flight) : in_flight_(in_flight) {}
+  explicit AdmittedReactor(Admission* admission) : admission_(admission) {}
   void OnDone() override {
-    in_flight_->fetch_sub(1, std::memory_order_relaxed);
+    admission_->Release();
     delete this;
   }
   // gRPC runs OnDone of a reactor that is not "inlineable" on its executor
@@ -237,129 +172,136 @@ class CountedReactor final : public grpc::ServerUnaryReactor {
   bool InternalInlineable() override { return true; }
 
  private:
-  std::atomic<int64_t>* const in_flight_;
+  Admission* const admission_;
 };
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 }  // namespace
 
-bool RecommenderService::Overloaded(int64_t running) {
-  if (running < max_in_flight_) {
-    if (over_limit_since_ns_.load(std::memory_order_relaxed) != 0) {
-      over_limit_since_ns_.store(0, std::memory_order_relaxed);
-    }
-    return false;
-  }
-  // A burst (the backlog of a scheduling stall, a page of calls arriving at
-  // once) drains by itself; a count that stays at the limit is a standing
-  // queue, and only that is shed (CoDel's distinction).
-  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::steady_clock::now().time_since_epoch())
-                          .count();
-  int64_t since = over_limit_since_ns_.load(std::memory_order_relaxed);
-  if (since == 0 && over_limit_since_ns_.compare_exchange_strong(since, now, std::memory_order_relaxed)) since = now;
-  return now - since >= overload_grace_ns_;
-}
+RecommenderService::RecommenderService(const Options& options)
+    : metrics_(options.metrics),
+      models_(options.models),
+      authorizer_(options.authorizer),
+      admission_(options.admission),
+      window_(options.window),
+      feedback_(options.feedback),
+      event_log_(options.event_log),
+      served_log_threshold_(SampleThreshold(options.served_log_sample)) {}
 
-void RecommenderService::CountClientReports(const grpc::CallbackServerContext& context) {
-  const auto& metadata = context.client_metadata();
-  // Nonsense is ignored, and the parsers' caps bound what one call can
-  // claim for its client.
-  if (const auto reported = metadata.find(kClientRefusedKey); reported != metadata.end()) {
-    const std::optional<double> refused =
-        ParseShare(absl::string_view(reported->second.data(), reported->second.size()));
-    if (refused.has_value() && *refused > 0) {
-      client_refused_micros_.fetch_add(std::llround((DemandWeight(*refused) - 1) * 1e6), std::memory_order_relaxed);
-    }
-  }
-  if (const auto reported = metadata.find(kClientDelayKey); reported != metadata.end()) {
-    const std::optional<double> delay =
-        ParseDelay(absl::string_view(reported->second.data(), reported->second.size()));
-    if (delay.has_value()) {
-      client_delay_micros_.fetch_add(std::llround(*delay * 1e6), std::memory_order_relaxed);
-      client_delay_reports_.fetch_add(1, std::memory_order_relaxed);
-      if (*delay > cpu_shed_->queue_delay_target()) client_delayed_reports_.fetch_add(1, std::memory_order_relaxed);
-      if (*delay > cpu_shed_->shed_queue_delay()) {
-        client_long_delayed_reports_.fetch_add(1, std::memory_order_relaxed);
-      }
-    }
-  }
-}
-
-grpc::ServerUnaryReactor* RecommenderService::StartCall(grpc::CallbackServerContext* context,
-                                                        grpc::Status& admission) {
-  admission = authorizer_->Check(*context, Role::kRecommend);
-  if (!admission.ok()) return context->DefaultReactor();
-  if (cpu_shed_ != nullptr) {
-    calls_checked_.fetch_add(1, std::memory_order_relaxed);
-    const double advice = cpu_shed_->advised_share();
-    // The reports matter only while the controller is refusing or advising
-    // (outside that it does not look at the demand), and reading them costs
-    // every call: gRPC builds the client metadata's multimap on first access
-    // (0.4-0.6 us of CPU a call, 3% of the 15-product catalogue's answers).
-    if (advice > 0 || cpu_shed_->shed_share() > 0) CountClientReports(*context);
-    // On every answer, refused or not, so a client hears it from whichever
-    // call comes back first.
-    if (advice > 0) context->AddTrailingMetadata(kShedAdviceKey, FormatShare(advice));
-    if (cpu_shed_->ShouldShed(static_cast<uint32_t>(ThreadRandom()()))) {
+RecommenderService::CallStart RecommenderService::StartCall(grpc::CallbackServerContext* context, Needs needs) {
+  CallStart start;
+  start.status = authorizer_->Check(*context, Role::kRecommend);
+  if (start.status.ok()) {
+    if (absl::Status admitted = admission_->Admit(); !admitted.ok()) {
       metrics_->OnShed();
-      admission = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                               absl::StrCat("overloaded: the server's CPU is saturated, refusing ",
-                                            static_cast<int>(cpu_shed_->shed_share() * 100 + 0.5),
-                                            "% of calls; retry with backoff"));
-      return context->DefaultReactor();
+      start.status = ToGrpcStatus(admitted);
     }
   }
-  const int64_t running = in_flight_.fetch_add(1, std::memory_order_relaxed);
-  if (max_in_flight_ > 0 && Overloaded(running)) {
-    // Shedding before any work: a refusal that costs microseconds keeps the
-    // calls already admitted fast, where queueing all of them would make
-    // every one slow. A refused call does not hold a slot while its answer
-    // waits to be sent: if it did, a backlog of refusals would keep refusing
-    // everything.
-    in_flight_.fetch_sub(1, std::memory_order_relaxed);
-    metrics_->OnShed();
-    admission = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                             absl::StrCat("overloaded: ", running, " calls in flight (limit ", max_in_flight_,
-                                          "); retry with backoff"));
-    return context->DefaultReactor();
+  if (!start.status.ok()) {
+    // gRPC's own reactor: DefaultReactor() may be asked for once per call,
+    // and only when it is the one that finishes the call.
+    start.reactor = context->DefaultReactor();
+    return start;
   }
-  // Counted here, past both refusals: the calls whose work work_nanos_ sums.
-  if (cpu_shed_ != nullptr) calls_admitted_.fetch_add(1, std::memory_order_relaxed);
-  return new CountedReactor(&in_flight_);
+  start.admitted = true;
+  start.reactor = new AdmittedReactor(admission_);
+  if (needs == Needs::kNothing) return start;
+  if (std::optional<grpc::Status> expired = Expired(context)) {
+    start.status = *expired;
+    return start;
+  }
+  // One snapshot for the whole call: a swap mid-request cannot mix
+  // versions, and the models stay alive until this reference is dropped.
+  start.serving = models_->Current();
+  if (start.serving == nullptr) {
+    start.status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "no model version is loaded yet");
+  }
+  return start;
+}
+
+bool RecommenderService::SampleServed() const {
+  return event_log_ != nullptr && served_log_threshold_ != 0 && ThreadRandom()() <= served_log_threshold_;
+}
+
+grpc::ServerUnaryReactor* RecommenderService::RecommendProducts(
+    grpc::CallbackServerContext* context, const v1::RecommendProductsRequest* request,
+    v1::RecommendProductsResponse* response) {
+  const auto start_time = std::chrono::steady_clock::now();
+  CallStart call = StartCall(context, Needs::kModel);
+  // Refused before any work (authentication or overload): counted under
+  // version "none", not under the version that would have answered.
+  const VersionMetrics* metrics = &metrics_->without_model();
+  Variant variant = Variant::kStable;
+  Strategy strategy = Strategy::kPersonalised;
+  const ServingSetMetrics* serving_metrics = nullptr;
+  if (call.status.ok()) {
+    serving_metrics = &call.serving->attached<ServingSetMetrics>();
+    variant = call.serving->RouteOf(request->customer_id());
+    metrics = serving_metrics->variants[static_cast<int>(variant)].get();
+    call.status = Answer(call.serving->ModelFor(variant), *metrics, *request, response, &strategy);
+    if (call.status.ok()) response->set_variant(ToProto(variant));
+  }
+  const double seconds = SecondsSince(start_time);
+  metrics->RecordRequest(call.status.error_code(), seconds);
+  if (call.admitted) admission_->AddWork(seconds);
+  if (call.admitted && call.serving != nullptr && call.serving->canary && window_ != nullptr) {
+    window_->Record(variant, IsServerError(call.status.error_code()), seconds, absl::Now());
+  }
+  std::optional<ShadowComparison> shadow;
+  if (call.status.ok()) shadow = ShadowComparison::Prepare(*call.serving, *request, *response);
+  // The event log line is formatted before Finish (the response is gRPC's
+  // afterwards) and appended after it.
+  thread_local std::string served_line;
+  const bool log_served = call.status.ok() && SampleServed();
+  if (log_served) {
+    absl::InlinedVector<absl::string_view, 16> product_ids;
+    for (const auto& product : response->products()) product_ids.push_back(product.product_id());
+    const ServedAnswer answer{.request_id = response->request_id(),
+                              .model_version = response->model_version(),
+                              .variant = variant,
+                              .customer_id = request->customer_id(),
+                              .product_ids = product_ids,
+                              .strategy = strategy};
+    FormatServedLine(answer, absl::ToUnixMillis(absl::Now()), served_line);
+  }
+  call.reactor->Finish(call.status);
+  if (log_served) {
+    event_log_->Append(served_line);
+    metrics_->OnServedLogged();
+  }
+  if (shadow.has_value()) shadow->Run(*call.serving, *serving_metrics->shadow);
+  return call.reactor;
 }
 
 grpc::ServerUnaryReactor* RecommenderService::RecommendProductsBatch(grpc::CallbackServerContext* context,
                                                                      const v1::RecommendProductsBatchRequest* request,
                                                                      v1::RecommendProductsBatchResponse* response) {
-  const auto start = std::chrono::steady_clock::now();
-  grpc::Status status;
-  grpc::ServerUnaryReactor* reactor = StartCall(context, status);
-  const std::shared_ptr<const ServingState> state = state_.load(std::memory_order_acquire);
-  if (!status.ok()) {
-    // Refused: authentication or overload.
-  } else if (auto expired = Expired(context)) {
-    status = *expired;
-  } else if (state == nullptr) {
-    status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "no model version is loaded yet");
-  } else if (request->requests_size() > kMaxBatchSize) {
-    status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "requests has " + std::to_string(request->requests_size()) + " entries; at most " +
-                              std::to_string(kMaxBatchSize) + " per batch");
-  } else {
+  const auto start_time = std::chrono::steady_clock::now();
+  CallStart call = StartCall(context, Needs::kModel);
+  if (call.status.ok() && request->requests_size() > kMaxBatchSize) {
+    call.status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                               absl::StrCat("requests has ", request->requests_size(), " entries; at most ",
+                                            kMaxBatchSize, " per batch"));
+  }
+  if (call.status.ok()) {
+    const ServingSetMetrics& serving_metrics = call.serving->attached<ServingSetMetrics>();
     for (const v1::RecommendProductsRequest& item : request->requests()) {
       // The caller gave up: stop working on the rest of the batch.
       if (auto expired = Expired(context)) {
-        status = *expired;
+        call.status = *expired;
         break;
       }
       v1::BatchResult* result = response->add_results();
-      const Variant variant = state->serving->RouteOf(item.customer_id());
-      const grpc::Status item_status = Answer(state->serving->ModelFor(variant),
-                                              *state->metrics[static_cast<int>(variant)], item,
-                                              result->mutable_response());
+      const Variant variant = call.serving->RouteOf(item.customer_id());
+      Strategy strategy;
+      const grpc::Status item_status =
+          Answer(call.serving->ModelFor(variant), *serving_metrics.variants[static_cast<int>(variant)], item,
+                 result->mutable_response(), &strategy);
       if (item_status.ok()) {
-        result->mutable_response()->set_variant(variant == Variant::kCanary ? v1::VARIANT_CANARY
-                                                                            : v1::VARIANT_STABLE);
+        result->mutable_response()->set_variant(ToProto(variant));
       } else {
         result->clear_response();
         result->set_code(static_cast<int32_t>(item_status.error_code()));
@@ -367,113 +309,39 @@ grpc::ServerUnaryReactor* RecommenderService::RecommendProductsBatch(grpc::Callb
       }
     }
   }
-  if (!status.ok()) response->Clear();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  metrics_->RecordBatch(status.error_code(), seconds);
-  if (cpu_shed_ != nullptr && response->results_size() > 0) {
-    work_nanos_.fetch_add(static_cast<int64_t>(seconds * 1e9), std::memory_order_relaxed);
-  }
-  reactor->Finish(status);
-  return reactor;
+  if (!call.status.ok()) response->Clear();
+  const double seconds = SecondsSince(start_time);
+  metrics_->RecordBatch(call.status.error_code(), seconds);
+  if (call.admitted && response->results_size() > 0) admission_->AddWork(seconds);
+  call.reactor->Finish(call.status);
+  return call.reactor;
 }
 
 grpc::ServerUnaryReactor* RecommenderService::GetModelInfo(grpc::CallbackServerContext* context,
                                                            const v1::GetModelInfoRequest*,
                                                            v1::GetModelInfoResponse* response) {
-  grpc::Status status;
-  grpc::ServerUnaryReactor* reactor = StartCall(context, status);
-  const std::shared_ptr<const ServingState> state = state_.load(std::memory_order_acquire);
-  if (!status.ok()) {
-    // Refused: authentication or overload.
-  } else if (state == nullptr) {
-    status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "no model version is loaded yet");
-  } else {
-    FillModelInfo(*state->serving->stable, Variant::kStable, response->add_models());
-    if (state->serving->canary) FillModelInfo(*state->serving->canary, Variant::kCanary, response->add_models());
+  CallStart call = StartCall(context, Needs::kModel);
+  if (call.status.ok()) {
+    FillModelInfo(*call.serving->stable, Variant::kStable, response->add_models());
+    if (call.serving->canary) FillModelInfo(*call.serving->canary, Variant::kCanary, response->add_models());
   }
-  reactor->Finish(status);
-  return reactor;
-}
-
-grpc::ServerUnaryReactor* RecommenderService::RecommendProducts(
-    grpc::CallbackServerContext* context, const v1::RecommendProductsRequest* request,
-    v1::RecommendProductsResponse* response) {
-  const auto start = std::chrono::steady_clock::now();
-  grpc::Status status;
-  grpc::ServerUnaryReactor* reactor = StartCall(context, status);
-  // One snapshot for the whole request: a swap mid-request cannot mix
-  // versions, and the models stay alive until this reference is dropped.
-  const std::shared_ptr<const ServingState> state = state_.load(std::memory_order_acquire);
-  const VersionMetrics* metrics = &metrics_->without_model();
-  Variant variant = Variant::kStable;
-  const bool admitted = status.ok();
-  if (!admitted) {
-    // Refused before any work (authentication or overload): counted under
-    // version "none", not under the version that would have answered.
-  } else if (auto expired = Expired(context)) {
-    status = *expired;
-  } else if (state == nullptr) {
-    status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "no model version is loaded yet");
-  } else {
-    variant = state->serving->RouteOf(request->customer_id());
-    metrics = state->metrics[static_cast<int>(variant)].get();
-    status = Answer(state->serving->ModelFor(variant), *metrics, *request, response);
-    if (status.ok()) {
-      response->set_variant(variant == Variant::kCanary ? v1::VARIANT_CANARY : v1::VARIANT_STABLE);
-    }
-  }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  metrics->RecordRequest(status.error_code(), seconds);
-  if (admitted && cpu_shed_ != nullptr) {
-    work_nanos_.fetch_add(static_cast<int64_t>(seconds * 1e9), std::memory_order_relaxed);
-  }
-  if (admitted && state != nullptr && state->serving->canary && window_ != nullptr) {
-    window_->Record(variant, IsServerError(status.error_code()), seconds,
-                    absl::Now());
-  }
-  // Shadow scoring happens after the answer is sent, on copies: the request
-  // and response belong to gRPC once Finish is called.
-  std::optional<v1::RecommendProductsRequest> shadow_request;
-  std::vector<std::string> served;
-  if (status.ok() && state != nullptr && state->serving->Shadows(request->customer_id())) {
-    shadow_request = *request;
-    for (const auto& product : response->products()) served.push_back(product.product_id());
-  }
-  // The event log record is built before Finish (the response is gRPC's
-  // afterwards) but appended after it.
-  thread_local std::string served_line;
-  const bool log_served = status.ok() && event_log_ != nullptr && served_log_threshold_ != 0 &&
-                          ThreadRandom()() <= served_log_threshold_;
-  if (log_served) FormatServedLine(response->model_version(), variant, request->customer_id(), *response, served_line);
-  reactor->Finish(status);
-  if (log_served) {
-    event_log_->Append(served_line);
-    metrics_->OnServedLogged();
-  }
-  if (shadow_request.has_value()) CompareWithShadow(*state, *shadow_request, served);
-  return reactor;
-}
-
-uint64_t RecommenderService::SampleThreshold(double share) {
-  if (!(share > 0)) return 0;
-  if (share >= 1) return std::numeric_limits<uint64_t>::max();
-  return static_cast<uint64_t>(share * 18446744073709551615.0);
+  call.reactor->Finish(call.status);
+  return call.reactor;
 }
 
 grpc::ServerUnaryReactor* RecommenderService::ReportFeedback(grpc::CallbackServerContext* context,
                                                              const v1::ReportFeedbackRequest* request,
                                                              v1::ReportFeedbackResponse* response) {
-  const auto start = std::chrono::steady_clock::now();
-  grpc::Status admission;
-  grpc::ServerUnaryReactor* reactor = StartCall(context, admission);
-  auto finish = [this, reactor, start](const grpc::Status& status) {
-    metrics_->RecordFeedbackCall(status.error_code(),
-                                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  const auto start_time = std::chrono::steady_clock::now();
+  CallStart call = StartCall(context, Needs::kNothing);
+  grpc::ServerUnaryReactor* reactor = call.reactor;
+  auto finish = [this, reactor, start_time](const grpc::Status& status) {
+    metrics_->RecordFeedbackCall(status.error_code(), SecondsSince(start_time));
     reactor->Finish(status);
   };
-  if (!admission.ok()) {
+  if (!call.status.ok()) {
     // Not recorded, so not acknowledged: the backend retries it later.
-    finish(admission);
+    finish(call.status);
     return reactor;
   }
   if (feedback_ == nullptr) {
@@ -494,14 +362,13 @@ grpc::ServerUnaryReactor* RecommenderService::ReportFeedback(grpc::CallbackServe
       break;
     default:
       finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "event " + std::to_string(request->event()) +
-                              " is not IMPRESSION (1), CLICK (2) or CONVERSION (3)"));
+                          absl::StrCat("event ", request->event(), " is not IMPRESSION (1), CLICK (2) or CONVERSION (3)")));
       return reactor;
   }
   if (request->variant() != v1::VARIANT_STABLE && request->variant() != v1::VARIANT_CANARY) {
     finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "variant " + std::to_string(request->variant()) +
-                            " is not STABLE (1) or CANARY (2): echo the variant of the answer"));
+                        absl::StrCat("variant ", request->variant(),
+                                     " is not STABLE (1) or CANARY (2): echo the variant of the answer")));
     return reactor;
   }
   if (request->event_time_unix_ms() < 0) {

@@ -9,7 +9,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
-#include "core/tool_flags.h"
+#include "core/util/tool_flags.h"
 #include "server/recommender_server.h"
 
 ABSL_FLAG(std::string, model_base, "models", "Directory of model versions (MODEL_BASE/<version>/).");
@@ -55,15 +55,13 @@ ABSL_FLAG(int, max_in_flight, 1024,
 ABSL_FLAG(absl::Duration, overload_grace, absl::Milliseconds(100),
           "How long the in-flight count may stay at --max-in-flight (a burst) before calls are shed.");
 ABSL_FLAG(bool, shed_on_cpu_saturation, true,
-          "When the server's CPU (its affinity and cgroup quota) reaches --cpu-shed-target: advise clients on every "
-          "answer what share of their calls to refuse themselves (x-easymoney-shed-advice, up to 90%; the client "
-          "library follows it, and a call its client refuses costs the server nothing), and, when the handler's "
+          "When the server's CPU (its affinity and cgroup quota) reaches --cpu-shed-target and the handler's "
           "work is at least half of what an answer costs, refuse with RESOURCE_EXHAUSTED the share of new calls "
           "(up to 90%) that the CPU cannot afford to answer, so the queue ahead of the handlers drains instead of "
           "growing to the callers' deadlines.");
 ABSL_FLAG(double, cpu_shed_target, 0.9,
           "With --shed-on-cpu-saturation: the share of the server's CPU answers may use before calls are refused "
-          "or clients advised to hold back (0.5 to 0.99).");
+          "(0.5 to 0.99).");
 
 namespace {
 

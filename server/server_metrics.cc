@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "core/drift.h"
+#include "core/model/drift.h"
 #include "server/status_page.h"
 
 namespace easymoney {
@@ -218,21 +218,6 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(const std::
                                           "runs.");
   metrics->cpu_shed_share_ = gauge("recommender_cpu_shed_share",
                                    "Share of new Recommender calls refused because the CPU is saturated (0..0.9).");
-  metrics->cpu_advised_share_ =
-      gauge("recommender_cpu_advised_share",
-            "Share of their calls clients are advised to refuse themselves while the CPU is saturated "
-            "(x-easymoney-shed-advice trailing metadata; 0..0.9).");
-  metrics->client_queue_delay_ =
-      gauge("recommender_client_queue_delay_seconds",
-            "Mean queueing delay reported by the clients following the shed advice over the last 100 ms "
-            "(x-easymoney-client-delay-ms: their recent round trip beyond their fastest); 0 when none reported.");
-  metrics->client_refusals_ = &prometheus::BuildCounter()
-                                   .Name("recommender_client_refusals_estimated_total")
-                                   .Help("Recommender calls clients refused locally (on the shed advice or their own "
-                                         "adaptive throttle), estimated from the share each arriving call reports "
-                                         "in x-easymoney-client-refused; counted only while CPU shedding runs.")
-                                   .Register(*metrics->registry_)
-                                   .Add({});
   metrics->without_model_ = std::make_unique<VersionMetrics>();
   metrics->MakeHandles("none", "none", nullptr, *metrics->without_model_);
   // A batch may mix variants, so the call itself carries no version.
@@ -444,6 +429,16 @@ std::shared_ptr<const ShadowMetrics> ServerMetrics::ForShadow(const Model& shado
   handles->requests = &shadow_requests_->Add(labels);
   handles->overlap = &shadow_overlap_->Add(
       labels, prometheus::Histogram::BucketBoundaries{0.0, 0.2, 0.4, 0.6, 0.8, 0.999});
+  return handles;
+}
+
+std::shared_ptr<const ServingSetMetrics> ServerMetrics::ForServingSet(const ServingSet& serving) {
+  auto handles = std::make_shared<ServingSetMetrics>();
+  handles->variants[static_cast<int>(Variant::kStable)] = ForVersion(*serving.stable, Variant::kStable);
+  if (serving.canary) {
+    handles->variants[static_cast<int>(Variant::kCanary)] = ForVersion(*serving.canary, Variant::kCanary);
+  }
+  if (serving.shadow) handles->shadow = ForShadow(*serving.shadow);
   return handles;
 }
 

@@ -23,9 +23,10 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/synchronization/mutex.h"
-#include "core/canary_router.h"
-#include "core/feedback_recorder.h"
-#include "core/model.h"
+#include "core/serving/canary_router.h"
+#include "core/serving/feedback_recorder.h"
+#include "core/serving/serving_set.h"
+#include "core/model/model.h"
 #include "server/sharded_histogram.h"
 
 namespace easymoney {
@@ -72,6 +73,15 @@ struct ShadowMetrics {
   prometheus::Histogram* overlap = nullptr;  // |shadow top-N ∩ served top-N| / |served top-N|.
 };
 
+// The metric handles of one published ServingSet, attached to it by the
+// model manager (ServingSet::attachment) so that a request finds the model
+// and its counters in one snapshot. Immutable.
+struct ServingSetMetrics final : ServingSetAttachment {
+  // By Variant; the canary's is null without a rollout.
+  std::array<std::shared_ptr<const VersionMetrics>, kNumVariants> variants;
+  std::shared_ptr<const ShadowMetrics> shadow;  // Null without a shadow.
+};
+
 // The server's Prometheus metrics and their HTTP exposer. Request metrics
 // carry model_version and variant labels so dashboards can compare a canary
 // with the stable version; requests answered before any version loaded
@@ -99,6 +109,8 @@ class ServerMetrics {
   void OnPublished(const Model& stable, const Model* canary) ABSL_LOCKS_EXCLUDED(mu_);
   void OnModelLoadFailed();
   std::shared_ptr<const ShadowMetrics> ForShadow(const Model& shadow);
+  // The handles of every version `serving` routes to.
+  std::shared_ptr<const ServingSetMetrics> ForServingSet(const ServingSet& serving) ABSL_LOCKS_EXCLUDED(mu_);
   void OnAutoRollback() { auto_rollbacks_->Increment(); }
   // Recomputes the PSI gauges of `handles` from what it has served since it
   // was published (exported once enough requests were seen).
@@ -135,16 +147,11 @@ class ServerMetrics {
   void SetInFlight(int64_t calls) { in_flight_->Set(static_cast<double>(calls)); }
   // The CPU shedding controller's inputs and outputs (sampled every 100 ms
   // while it runs), and the calls clients reported refusing locally.
-  void SetCpuShedding(double utilisation, double work_share, double shed_share, double advised_share) {
+  void SetCpuShedding(double utilisation, double work_share, double shed_share) {
     cpu_utilisation_->Set(utilisation);
     cpu_work_share_->Set(work_share);
     cpu_shed_share_->Set(shed_share);
-    cpu_advised_share_->Set(advised_share);
   }
-  void AddClientRefusals(double calls) {
-    if (calls > 0) client_refusals_->Increment(calls);
-  }
-  void SetClientQueueDelay(double seconds) { client_queue_delay_->Set(seconds); }
   // The gRPC port's certificate's notAfter. Without TLS never called, and
   // the series does not exist.
   void SetCertificateExpiry(absl::Time expiry);
@@ -192,9 +199,6 @@ class ServerMetrics {
   prometheus::Gauge* cpu_utilisation_ = nullptr;
   prometheus::Gauge* cpu_work_share_ = nullptr;
   prometheus::Gauge* cpu_shed_share_ = nullptr;
-  prometheus::Gauge* cpu_advised_share_ = nullptr;
-  prometheus::Gauge* client_queue_delay_ = nullptr;
-  prometheus::Counter* client_refusals_ = nullptr;
   std::vector<prometheus::Gauge*> trained_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<int, std::string>, prometheus::Counter*> product_feedback_ ABSL_GUARDED_BY(mu_);
   std::map<std::tuple<int, int64_t, int>, prometheus::Counter*> version_feedback_ ABSL_GUARDED_BY(mu_);

@@ -8,8 +8,8 @@
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "core/datagen.h"
-#include "core/tool_flags.h"
+#include "core/training/datagen.h"
+#include "core/util/tool_flags.h"
 
 ABSL_FLAG(int64_t, customers, 20000,
           "Number of distinct customers. The real set has 456373 (about 6M rows per table).");

@@ -10,13 +10,13 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"
-#include "core/batch_recommendations.h"
-#include "core/cluster_migration.h"
-#include "core/interactions.h"
-#include "core/model_directory.h"
-#include "core/tool_flags.h"
-#include "core/trainer.h"
-#include "core/training_report.h"
+#include "core/training/batch_recommendations.h"
+#include "core/training/cluster_migration.h"
+#include "core/training/interactions.h"
+#include "core/model/model_directory.h"
+#include "core/util/tool_flags.h"
+#include "core/training/trainer.h"
+#include "core/training/training_report.h"
 
 ABSL_FLAG(std::string, data, "", "Directory holding the three easyMoney CSV tables.");
 ABSL_FLAG(std::string, model_base, "models", "Model base directory; the new version is written to MODEL_BASE/<next>/.");

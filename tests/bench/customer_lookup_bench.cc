@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "core/sorted_id_index.h"
+#include "core/model/sorted_id_index.h"
 
 namespace easymoney {
 namespace {

@@ -13,10 +13,10 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "core/model.h"
-#include "core/model_directory.h"
-#include "core/progress.h"
-#include "core/tool_flags.h"
+#include "core/model/model.h"
+#include "core/model/model_directory.h"
+#include "core/util/progress.h"
+#include "core/util/tool_flags.h"
 
 ABSL_FLAG(bool, write, false, "Write a synthetic version.");
 ABSL_FLAG(bool, load, false, "Load --version and report the time.");

@@ -1,4 +1,4 @@
-// Google Benchmark of the scoring kernel (core/scoring_kernel.h): top-10 for
+// Google Benchmark of the scoring kernel (core/model/scoring_kernel.h): top-10 for
 // one customer over catalogues of 15 .. 1,000,000 products and 16 .. 128
 // factors, and for batches, side by side with
 //   - "eigen": a straightforward Eigen V * u followed by std::partial_sort of
@@ -29,8 +29,8 @@
 
 #include <benchmark/benchmark.h>
 
-#include "core/scoring_kernel.h"
-#include "core/svd.h"
+#include "core/model/scoring_kernel.h"
+#include "core/model/matrix.h"
 
 #ifdef EASYMONEY_HAVE_FAISS
 #include <faiss/IndexFlat.h>

@@ -57,9 +57,6 @@ KNOWN_METRICS = {
     "recommender_cpu_utilisation": set(),
     "recommender_cpu_work_share": set(),
     "recommender_cpu_shed_share": set(),
-    "recommender_cpu_advised_share": set(),
-    "recommender_client_queue_delay_seconds": set(),
-    "recommender_client_refusals_estimated_total": set(),
     "recommender_in_flight_requests": set(),
     "up": set(),
 }

@@ -14,7 +14,7 @@
 #include <ostream>
 #include <string>
 
-#include "core/npy.h"
+#include "core/model/npy.h"
 #include "gtest/gtest.h"
 
 extern "C" int NpyFuzzerTestOneInput(const uint8_t* data, size_t size);

@@ -1,5 +1,5 @@
-// libFuzzer target: manifest.json (core/manifest_json.cc) and the manifest's
-// validation (Model::FromArrays in core/model.cc) on arbitrary bytes.
+// libFuzzer target: manifest.json (core/model/manifest_json.cc) and the manifest's
+// validation (Model::FromArrays in core/model/model.cc) on arbitrary bytes.
 //
 // A manifest that parses prints and parses again. With arrays shaped as it
 // says (when its sizes are small), FromArrays either refuses it with a
@@ -10,10 +10,10 @@
 #include <cstdint>
 #include <string>
 
-#include "core/drift.h"
-#include "core/manifest_json.h"
-#include "core/model.h"
-#include "core/recommender.h"
+#include "core/model/drift.h"
+#include "core/model/manifest_json.h"
+#include "core/model/model.h"
+#include "core/model/recommender.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace easymoney {

@@ -1,4 +1,4 @@
-// libFuzzer target: the .npy reader (core/npy.cc) on arbitrary bytes.
+// libFuzzer target: the .npy reader (core/model/npy.cc) on arbitrary bytes.
 //
 // ParseNpyHeader, ParseNpy<T> for every dtype and ReadNpyInto on the same
 // bytes as a file must agree; a header is accepted only when the data after
@@ -15,31 +15,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/npy.h"
-#include "core/sha256.h"
+#include "core/model/npy.h"
+#include "core/util/sha256.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace easymoney {
 namespace {
-
-// Bounds of core/npy.cc: no dimension above 2^34, at most 2^36 elements,
-// headers of at most 64 KiB when read from a file.
-constexpr int64_t kMaxDimension = int64_t{1} << 34;
-constexpr int64_t kMaxElements = int64_t{1} << 36;
-constexpr size_t kMaxFileHeaderBytes = 64 * 1024;
-
-size_t ItemSize(NpyDtype dtype) {
-  switch (dtype) {
-    case NpyDtype::kFloat32:
-    case NpyDtype::kInt32:
-      return 4;
-    case NpyDtype::kInt64:
-      return 8;
-    case NpyDtype::kUint8:
-      return 1;
-  }
-  return 0;
-}
 
 // memcmp that accepts the null data() of an empty vector.
 bool SameBytes(const void* a, const void* b, size_t size) { return size == 0 || std::memcmp(a, b, size) == 0; }
@@ -84,16 +65,16 @@ void CheckReadFromFile(absl::string_view bytes, const absl::StatusOr<NpyHeader>&
       [&](const NpyHeader& claimed) -> void* {
         // Memory is asked for only once the header is known to describe
         // exactly the bytes that follow it.
-        FUZZ_CHECK(claimed.data_offset + static_cast<size_t>(claimed.num_elements()) * ItemSize(claimed.dtype) ==
+        FUZZ_CHECK(claimed.data_offset + static_cast<size_t>(claimed.num_elements()) * NpyItemSize(claimed.dtype) ==
                    bytes.size());
         allocated = true;
-        storage.resize(static_cast<size_t>(claimed.num_elements()) * ItemSize(claimed.dtype));
+        storage.resize(static_cast<size_t>(claimed.num_elements()) * NpyItemSize(claimed.dtype));
         return storage.data();
       },
       &sha256);
   // A file's header is read from its first 64 KiB; in memory there is no
   // such bound, so the two agree on inputs below it.
-  if (bytes.size() <= kMaxFileHeaderBytes) FUZZ_CHECK(read.ok() == header.ok());
+  if (bytes.size() <= kNpyMaxHeaderBytes) FUZZ_CHECK(read.ok() == header.ok());
   if (!read.ok()) {
     FUZZ_CHECK(fuzz::IsPrintableText(read.status().message()));
     return;
@@ -115,12 +96,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(header->shape.size() <= 2);
     int64_t elements = 1;
     for (int64_t dim : header->shape) {
-      FUZZ_CHECK(dim >= 0 && dim <= kMaxDimension);
+      FUZZ_CHECK(dim >= 0 && dim <= kNpyMaxDimension);
       elements *= dim;
     }
-    FUZZ_CHECK(elements == header->num_elements() && elements <= kMaxElements);
+    FUZZ_CHECK(elements == header->num_elements() && elements <= kNpyMaxElements);
     FUZZ_CHECK(header->data_offset <= size);
-    FUZZ_CHECK(header->data_offset + static_cast<size_t>(elements) * ItemSize(header->dtype) == size);
+    FUZZ_CHECK(header->data_offset + static_cast<size_t>(elements) * NpyItemSize(header->dtype) == size);
   } else {
     FUZZ_CHECK(fuzz::IsPrintableText(header.status().message()));
   }

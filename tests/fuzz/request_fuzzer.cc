@@ -17,10 +17,10 @@
 
 #include <google/protobuf/stubs/logging.h>
 
-#include "core/event_log.h"
-#include "core/manifest_json.h"
-#include "core/model.h"
-#include "core/recommender.h"
+#include "core/serving/event_log.h"
+#include "core/util/proto_json.h"
+#include "core/model/model.h"
+#include "core/model/recommender.h"
 #include "server/query_conversion.h"
 #include "easymoney/model/v1/events.pb.h"
 #include "easymoney/recommender/v1/recommender.pb.h"

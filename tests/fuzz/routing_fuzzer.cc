@@ -1,7 +1,7 @@
 // libFuzzer target: MODEL_BASE/routing.json (ParseRoutingJson in
-// core/model_manager.cc) on arbitrary bytes, and what the server does with
-// an accepted routing: the canary split (core/canary_router.cc) and the
-// canary analysis settings (core/canary_analysis.cc).
+// core/serving/routing_file.cc) on arbitrary bytes, and what the server does
+// with an accepted routing: the canary split (core/serving/canary_router.cc)
+// and the canary analysis settings (core/serving/canary_analysis.cc).
 //
 // An accepted routing has both percents within 0..100 (NaN included in the
 // refusal), prints and parses back to itself, routes 0% to stable and 100%
@@ -12,10 +12,10 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "core/canary_analysis.h"
-#include "core/canary_router.h"
-#include "core/manifest_json.h"
-#include "core/model_manager.h"
+#include "core/serving/canary_analysis.h"
+#include "core/serving/canary_router.h"
+#include "core/util/proto_json.h"
+#include "core/serving/routing_file.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

@@ -77,7 +77,7 @@ def existing_versions(model_base):
 
 
 def fit_numeric_feature(name, raw, winsorise):
-    """A manifest feature spec and the standardised column, as core/customer_features.cc does it."""
+    """A manifest feature spec and the standardised column, as core/model/customer_features.cc does it."""
     present = raw[np.isfinite(raw)]
     # The trainer's quantiles take the lower element, without interpolation.
     impute_value = float(np.quantile(present, 0.5, method="lower"))

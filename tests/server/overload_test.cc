@@ -20,8 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "client/recommender_client.h"
-#include "core/model_directory.h"
-#include "core/shed_advice.h"
+#include "core/model/model_directory.h"
 #include "easymoney/recommender/v1/recommender.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -204,127 +203,6 @@ TEST_F(OverloadTest, ShedsWhileTheCpuIsSaturatedAndRecoversAfterwards) {
   request.set_customer_id("10");
   v1::RecommendProductsResponse response;
   EXPECT_TRUE(stub->RecommendProducts(&context, request, &response).ok());
-}
-
-double MetricValue(const std::string& metrics, const std::string& name) {
-  const size_t at = metrics.find("\n" + name + " ");
-  if (at == std::string::npos) return -1;
-  return std::strtod(metrics.c_str() + at + name.size() + 2, nullptr);
-}
-
-// The shed advice over a real channel (core/shed_advice.h): while waves of
-// calls keep the CPU over the (lowered) target, answers carry
-// x-easymoney-shed-advice, the client library refuses calls locally in the
-// server's words, and what such clients report reaches
-// recommender_client_refusals_estimated_total, as do their delay reports
-// recommender_client_queue_delay_seconds. After the load, an answer
-// without advice withdraws it and every call is sent again.
-TEST_F(OverloadTest, AdvisesClientsToRefuseCallsWhileTheCpuIsSaturated) {
-  const testing::SingleCpu pinned;
-  ASSERT_TRUE(pinned.pinned());
-  StartServer(/*max_in_flight=*/0, absl::ZeroDuration(), SaturatedAtAThird());
-  std::atomic<bool> stop{false};
-  std::thread load([&] {
-    while (!stop.load()) {
-      Outcomes outcomes;
-      SendWaves(1, outcomes);
-    }
-  });
-  RecommenderClient::Options options;
-  options.target = absl::StrCat("127.0.0.1:", server_->port());
-  ASSERT_TRUE(options.follow_shed_advice) << "the library's default";
-  auto client = RecommenderClient::Create(options);
-  ASSERT_TRUE(client.ok()) << client.status();
-  auto stub = v1::Recommender::NewStub(
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()), grpc::InsecureChannelCredentials()));
-  v1::RecommendProductsRequest request;
-  request.set_customer_id("10");
-  int refused_locally = 0;
-  std::string advice_seen;
-  std::string refusal_message;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while ((refused_locally < 20 || advice_seen.empty()) && std::chrono::steady_clock::now() < deadline) {
-    const absl::Status status = (*client)->Recommend(request).status();
-    if (absl::StrContains(status.message(), "refused by the client")) {
-      ++refused_locally;
-      refusal_message = std::string(status.message());
-    }
-    grpc::ClientContext context;
-    v1::RecommendProductsResponse response;
-    stub->RecommendProducts(&context, request, &response);
-    const auto& trailers = context.GetServerTrailingMetadata();
-    if (const auto entry = trailers.find(kShedAdviceKey); entry != trailers.end()) {
-      advice_seen = std::string(entry->second.data(), entry->second.size());
-    }
-  }
-  EXPECT_GE(refused_locally, 20);
-  EXPECT_THAT(refusal_message, HasSubstr("the server advised refusing"));
-  const std::optional<double> advice = ParseShare(advice_seen);
-  ASSERT_TRUE(advice.has_value()) << "no answer carried advice";
-  EXPECT_GT(*advice, 0);
-  // Counted each 50 ms window: wait for the last ones to be.
-  const auto counted = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (MetricValue(Metrics(), "recommender_client_refusals_estimated_total") <= 0 &&
-         std::chrono::steady_clock::now() < counted) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  EXPECT_GT(MetricValue(Metrics(), "recommender_client_refusals_estimated_total"), 0);
-  // Delay reports (sent here by hand, 7 ms) reach the window's mean while
-  // the advice is out. Read after a few 50 ms windows of them only: the
-  // client library's calls above reported their own delays.
-  double reported_delay = 0;
-  const auto start_reporting = std::chrono::steady_clock::now();
-  const auto delays = start_reporting + std::chrono::seconds(10);
-  while ((reported_delay <= 0 || std::chrono::steady_clock::now() < start_reporting + std::chrono::milliseconds(300)) &&
-         std::chrono::steady_clock::now() < delays) {
-    grpc::ClientContext context;
-    context.AddMetadata(kClientDelayKey, "7.0");
-    v1::RecommendProductsResponse response;
-    stub->RecommendProducts(&context, request, &response);
-    reported_delay = MetricValue(Metrics(), "recommender_client_queue_delay_seconds");
-  }
-  // The window's mean of 7.0 ms reports, in seconds. Not always exactly
-  // 0.007: the sampler reads the sum and the count one after the other, so
-  // a report landing in between counts in one window and its delay in the
-  // next.
-  EXPECT_NEAR(reported_delay, 0.007, 0.002);
-  stop = true;
-  load.join();
-
-  // Idle: the advice is withdrawn, and the first answer without it tells the
-  // client so.
-  const auto calm = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (Metrics().find("recommender_cpu_advised_share 0\n") == std::string::npos &&
-         std::chrono::steady_clock::now() < calm) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  ASSERT_THAT(Metrics(), HasSubstr("recommender_cpu_advised_share 0\n"));
-  // The client still refuses on the advice it last heard (up to 0.9 of
-  // calls) until one of its calls goes through and comes back without
-  // advice: at 0.9, 200 refusals in a row happen once in 10^9 runs.
-  int refused_before_first_answer = 0;
-  for (; refused_before_first_answer < 200; ++refused_before_first_answer) {
-    const absl::Status status = (*client)->Recommend(request).status();
-    if (status.ok()) break;
-    ASSERT_THAT(status.message(), HasSubstr("refused by the client")) << "only the stale advice may refuse";
-  }
-  ASSERT_LT(refused_before_first_answer, 200) << "no call was sent after the advice was withdrawn";
-  // That answer withdrew the advice: every later call is sent and answered.
-  // Spaced out, since this process is the server too and its CPU target
-  // here is only 30%: calls back to back would saturate it again, and the
-  // advice would rightly return.
-  int sent_ok = 0;
-  std::string failures;
-  for (int i = 0; i < 50; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    const absl::Status status = (*client)->Recommend(request).status();
-    if (status.ok()) {
-      ++sent_ok;
-    } else {
-      absl::StrAppend(&failures, status.ToString(), "\n");
-    }
-  }
-  EXPECT_EQ(sent_ok, 50) << failures;
 }
 
 }  // namespace

@@ -16,8 +16,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/recommender_client.h"
-#include "core/access_tokens.h"
-#include "core/model_directory.h"
+#include "core/auth/access_tokens.h"
+#include "core/model/model_directory.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/recommender_server.h"

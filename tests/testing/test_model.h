@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "core/model.h"
+#include "core/model/model.h"
 
 namespace easymoney::testing {
 

@@ -1,0 +1,138 @@
+#ifndef EASYMONEY_CORE_TRAINING_INTERACTIONS_H_
+#define EASYMONEY_CORE_TRAINING_INTERACTIONS_H_
+
+// The second training input: a generic customer x product interaction log
+// (purchases, clicks, ratings) for catalogues other than easyMoney, and the
+// trainer that turns one into a model version with an honest, validated
+// estimate of its ranking quality.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/training/training_report.h"
+
+namespace easymoney {
+
+// A customer x product interaction matrix in CSR form, one value per
+// (customer, product) pair.
+//
+//   auto log = ReadInteractions("u.data");
+//   for (int64_t row = 0; row < log->num_customers(); ++row)
+//     for (int64_t k = log->indptr[row]; k < log->indptr[row + 1]; ++k)
+//       Use(log->customer_ids[row], log->product_ids[log->products[k]], log->values[k]);
+//
+// Invariants: customer_ids positive and strictly ascending; product_ids
+// unique and non-empty; indptr has num_customers() + 1 entries starting at 0
+// and never decreasing; products within a row strictly ascending and within
+// the catalogue; values finite. A split keeps the catalogue and the customer
+// list of its source, so rows may be empty. Thread-compatible (plain data).
+struct Interactions {
+  std::vector<int64_t> customer_ids;
+  // The catalogue: numeric order when every id is a decimal integer (as in
+  // MovieLens), byte order otherwise, so the order never depends on the
+  // order of the file's rows.
+  std::vector<std::string> product_ids;
+  std::vector<int64_t> indptr;
+  std::vector<int32_t> products;
+  std::vector<float> values;
+
+  int64_t num_customers() const { return static_cast<int64_t>(customer_ids.size()); }
+  int num_products() const { return static_cast<int>(product_ids.size()); }
+  int64_t num_interactions() const { return static_cast<int64_t>(products.size()); }
+};
+
+// Reads an interaction log. Two layouts, told apart by the first line:
+//  * CSV with the header `customer_id,product_id[,value][,timestamp]`;
+//  * tab-separated without a header, `customer_id product_id value
+//    timestamp` (MovieLens' u.data); the value and timestamp may be absent.
+// customer_id must be a positive integer, product_id non-empty, value (1
+// when absent) a finite number; the timestamp is not used. When a
+// (customer, product) pair appears more than once the last row wins. Blank
+// lines are skipped, "\r\n" accepted. Files over 16 MiB report progress on
+// stderr. Errors: NOT_FOUND for a missing file, INVALID_ARGUMENT naming
+// file:line, column and value, e.g.
+// "u.data:17: column 1 'customer_id' value 'x': not a positive integer".
+absl::StatusOr<Interactions> ReadInteractions(const std::string& path);
+
+// Splits every customer's interactions at random into a training part and a
+// held-out part of round(test_fraction * n) products, at most n - 1 so each
+// customer keeps at least one training product (a customer with one
+// interaction keeps it). Each customer's shuffle is seeded from `seed` and
+// the customer id alone, so the split does not depend on the other rows.
+// Both parts keep `all`'s catalogue and customer list.
+struct InteractionsSplit {
+  Interactions train;
+  Interactions test;
+};
+InteractionsSplit SplitInteractionsPerCustomer(const Interactions& all, double test_fraction,
+                                               uint64_t seed);
+
+// How the interaction matrix is turned into the matrix R' the SVD factors.
+struct InteractionsModelConfig {
+  bool binary = true;  // Every interaction counts 1, else its value.
+  // Column j of R is scaled by popularity_j^-popularity_exponent (popularity
+  // = training customers with an interaction), damping the popular items
+  // that otherwise dominate the leading singular vectors.
+  double popularity_exponent = 0;
+  // Row u is scaled by interactions_u^-activity_exponent, so heavy users
+  // weigh less in the factors; a customer's own ranking is unchanged by it.
+  double activity_exponent = 0;
+  int rank = 10;
+};
+
+struct InteractionsTrainerOptions {
+  std::string interactions_path;
+  std::string model_base;  // The new version goes to model_base/<next>/.
+  int k = 10;              // Length of the evaluated top-k lists.
+  double test_fraction = 0.25;
+  uint64_t seed = 42;
+  // SVD ranks tried on validation; empty = a default grid from 2 to 200
+  // (capped at the catalogue size).
+  std::vector<int> rank_candidates;
+  // Column-scaling exponents tried on validation (see
+  // InteractionsModelConfig); empty = {0, 0.1, ..., 0.5}.
+  std::vector<double> popularity_exponents;
+  // Row-scaling exponents tried on validation; empty = {0, 0.25, 0.5}.
+  std::vector<double> activity_exponents;
+  // Value transforms tried on validation: binary and, when the log has
+  // values other than 1, the raw values.
+  bool try_raw_values = true;
+  int num_clusters = 8;
+  int kmeans_restarts = 4;
+  // Also decompose the final training matrix exactly (Gram eigensolver) to
+  // measure the randomised SVD's error; skipped above this many products.
+  int svd_check_max_products = 4000;
+};
+
+struct InteractionsTrainingResult {
+  int64_t version = 0;
+  std::string version_dir;
+  InteractionsModelConfig config;  // Chosen on validation.
+  TrainingReport report;
+};
+
+// Trains a PureSVD model on an interaction log and writes a model version:
+//  1. splits each customer's interactions test_fraction : rest (seed);
+//  2. splits the rest again the same way into fit and validation (seed + 1);
+//  3. picks binary vs raw values, the two exponents and the rank by
+//     precision@k on validation (the test part is not looked at);
+//  4. refits on the whole training part and measures the model and a
+//     popularity baseline on the test part, items seen in training excluded;
+//  5. refits on every interaction and writes the version: customer_factors
+//     = R' V, product_factors = V (R' the transformed matrix, V its top
+//     right singular vectors), so served scores are R' V V^T exactly as
+//     evaluated; k-means over the customer factors with features factor_0..
+//     (mean 0, stddev 1); product_popularity = share of customers.
+// Thread-compatible. Errors from reading or writing pass through unchanged.
+absl::StatusOr<InteractionsTrainingResult> TrainInteractionsModel(
+    const InteractionsTrainerOptions& options);
+
+// Monospace text for stdout: the summary lines, the validation curve of the
+// chosen configuration, and the test metrics of the model and the baseline.
+std::string FormatInteractionsReport(const InteractionsTrainingResult& result);
+
+}  // namespace easymoney
+
+#endif  // EASYMONEY_CORE_TRAINING_INTERACTIONS_H_

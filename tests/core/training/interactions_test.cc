@@ -1,0 +1,236 @@
+#include "core/training/interactions.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/model/model.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/test_model.h"
+
+namespace easymoney {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+std::string WriteFile(const std::string& name, const std::string& contents) {
+  const std::string path = (std::filesystem::path(testing::MakeTempDir("interactions")) / name).string();
+  std::ofstream(path, std::ios::binary) << contents;
+  return path;
+}
+
+// The products and values of one customer row, as (product id, value).
+std::vector<std::pair<std::string, float>> Row(const Interactions& data, int64_t row) {
+  std::vector<std::pair<std::string, float>> out;
+  for (int64_t k = data.indptr[row]; k < data.indptr[row + 1]; ++k) {
+    out.emplace_back(data.product_ids[data.products[k]], data.values[k]);
+  }
+  return out;
+}
+
+TEST(ReadInteractionsTest, ReadsCsvWithHeaderAndDefaultsValueToOne) {
+  const std::string path = WriteFile("log.csv",
+                                     "customer_id,product_id\r\n"
+                                     "7,shoes\r\n"
+                                     "3,hat\r\n"
+                                     "\r\n"
+                                     "7,hat\r\n");
+  auto data = ReadInteractions(path);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_THAT(data->customer_ids, ElementsAre(3, 7));
+  EXPECT_THAT(data->product_ids, ElementsAre("hat", "shoes"));
+  EXPECT_THAT(Row(*data, 0), ElementsAre(std::pair<std::string, float>("hat", 1.0f)));
+  EXPECT_THAT(Row(*data, 1), ElementsAre(std::pair<std::string, float>("hat", 1.0f),
+                                         std::pair<std::string, float>("shoes", 1.0f)));
+}
+
+TEST(ReadInteractionsTest, ReadsMovieLensTabSeparatedWithoutHeader) {
+  const std::string path = WriteFile("u.data",
+                                     "196\t242\t3\t881250949\n"
+                                     "186\t302\t3\t891717742\n"
+                                     "196\t10\t5\t881250950\n");
+  auto data = ReadInteractions(path);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_THAT(data->customer_ids, ElementsAre(186, 196));
+  // Numeric ids sort numerically, not as strings ("10" < "242" < "302").
+  EXPECT_THAT(data->product_ids, ElementsAre("10", "242", "302"));
+  EXPECT_THAT(Row(*data, 1), ElementsAre(std::pair<std::string, float>("10", 5.0f),
+                                         std::pair<std::string, float>("242", 3.0f)));
+  EXPECT_EQ(data->num_interactions(), 3);
+}
+
+TEST(ReadInteractionsTest, KeepsTheLastValueOfADuplicatePair) {
+  const std::string path = WriteFile("log.csv",
+                                     "customer_id,product_id,value,timestamp\n"
+                                     "1,a,2,100\n"
+                                     "1,b,1,100\n"
+                                     "1,a,4.5,200\n");
+  auto data = ReadInteractions(path);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_THAT(Row(*data, 0), ElementsAre(std::pair<std::string, float>("a", 4.5f),
+                                         std::pair<std::string, float>("b", 1.0f)));
+}
+
+TEST(ReadInteractionsTest, RejectsANonPositiveCustomerIdNamingFileLineColumnAndValue) {
+  const std::string path = WriteFile("log.csv", "customer_id,product_id\n1,a\n-4,b\n");
+  auto data = ReadInteractions(path);
+  ASSERT_FALSE(data.ok());
+  EXPECT_EQ(data.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(data.status().message(), HasSubstr(path + ":3: column 1 'customer_id' value '-4'"));
+}
+
+TEST(ReadInteractionsTest, RejectsANonNumericCustomerIdInTabSeparatedFiles) {
+  const std::string path = WriteFile("u.data", "1\t5\t3\t0\nabc\t5\t3\t0\n");
+  auto data = ReadInteractions(path);
+  ASSERT_FALSE(data.ok());
+  EXPECT_THAT(data.status().message(), HasSubstr(path + ":2: column 1 'customer_id' value 'abc'"));
+}
+
+TEST(ReadInteractionsTest, RejectsAnEmptyProductIdAndABadValue) {
+  auto empty_product = ReadInteractions(WriteFile("a.csv", "customer_id,product_id\n1,\n"));
+  ASSERT_FALSE(empty_product.ok());
+  EXPECT_THAT(empty_product.status().message(), HasSubstr(":2: column 2 'product_id'"));
+  auto bad_value = ReadInteractions(WriteFile("b.csv", "customer_id,product_id,value\n1,a,nan\n2,a,x\n"));
+  ASSERT_FALSE(bad_value.ok());
+  EXPECT_THAT(bad_value.status().message(), HasSubstr(":2: column 3 'value' value 'nan'"));
+}
+
+TEST(ReadInteractionsTest, RejectsAnUnknownHeader) {
+  auto data = ReadInteractions(WriteFile("log.csv", "user,item\n1,a\n"));
+  ASSERT_FALSE(data.ok());
+  EXPECT_THAT(data.status().message(), HasSubstr(":1: header is 'user,item'"));
+}
+
+TEST(ReadInteractionsTest, ReportsAMissingFileAsNotFound) {
+  auto data = ReadInteractions("/nonexistent/interactions.csv");
+  EXPECT_EQ(data.status().code(), absl::StatusCode::kNotFound);
+}
+
+// 200 customers with 1..40 interactions each over 100 products.
+Interactions RandomInteractions() {
+  Interactions data;
+  for (int p = 0; p < 100; ++p) data.product_ids.push_back(std::to_string(p));
+  std::mt19937 rng(7);
+  data.indptr.push_back(0);
+  for (int c = 0; c < 200; ++c) {
+    data.customer_ids.push_back(1000 + c);
+    std::vector<int32_t> products(100);
+    for (int p = 0; p < 100; ++p) products[p] = p;
+    std::shuffle(products.begin(), products.end(), rng);
+    const int n = 1 + c % 40;
+    products.resize(n);
+    std::sort(products.begin(), products.end());
+    for (int32_t p : products) {
+      data.products.push_back(p);
+      data.values.push_back(static_cast<float>(p % 5 + 1));
+    }
+    data.indptr.push_back(data.num_interactions());
+  }
+  return data;
+}
+
+TEST(SplitInteractionsTest, PartsAreDisjointAndTogetherAreTheInput) {
+  const Interactions all = RandomInteractions();
+  const InteractionsSplit split = SplitInteractionsPerCustomer(all, 0.25, 42);
+  ASSERT_EQ(split.train.customer_ids, all.customer_ids);
+  ASSERT_EQ(split.test.customer_ids, all.customer_ids);
+  for (int64_t row = 0; row < all.num_customers(); ++row) {
+    auto train = Row(split.train, row);
+    auto test = Row(split.test, row);
+    for (const auto& item : test) EXPECT_EQ(std::count(train.begin(), train.end(), item), 0);
+    train.insert(train.end(), test.begin(), test.end());
+    std::sort(train.begin(), train.end());
+    auto expected = Row(all, row);
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(train, expected) << "customer row " << row;
+  }
+}
+
+TEST(SplitInteractionsTest, HoldsOutTheRequestedFractionOfEachCustomerAndKeepsOneForTraining) {
+  const Interactions all = RandomInteractions();
+  const InteractionsSplit split = SplitInteractionsPerCustomer(all, 0.25, 42);
+  for (int64_t row = 0; row < all.num_customers(); ++row) {
+    const int64_t n = all.indptr[row + 1] - all.indptr[row];
+    const int64_t held = split.test.indptr[row + 1] - split.test.indptr[row];
+    const int64_t kept = split.train.indptr[row + 1] - split.train.indptr[row];
+    EXPECT_GE(kept, 1) << "customer row " << row;
+    EXPECT_EQ(held, std::min<int64_t>(n - 1, std::llround(0.25 * static_cast<double>(n)))) << "n=" << n;
+  }
+}
+
+TEST(SplitInteractionsTest, IsDeterministicForASeedAndDiffersAcrossSeeds) {
+  const Interactions all = RandomInteractions();
+  const InteractionsSplit a = SplitInteractionsPerCustomer(all, 0.25, 42);
+  const InteractionsSplit b = SplitInteractionsPerCustomer(all, 0.25, 42);
+  const InteractionsSplit c = SplitInteractionsPerCustomer(all, 0.25, 43);
+  EXPECT_EQ(a.test.products, b.test.products);
+  EXPECT_EQ(a.test.indptr, b.test.indptr);
+  EXPECT_NE(a.test.products, c.test.products);
+}
+
+// Five tastes of 20 products each; a customer of taste t interacts with 12
+// random products of its taste and 2 random products anywhere. Taste 0 has
+// most customers, so popularity recommends its products to everybody; only
+// a model that sees the tastes serves the other customers well.
+std::string WritePlantedTastes() {
+  std::mt19937 rng(11);
+  std::string csv = "customer_id,product_id,value\n";
+  for (int c = 1; c <= 400; ++c) {
+    const int taste = c % 2 == 0 ? 0 : 1 + (c / 2) % 4;
+    std::vector<int> products(20);
+    for (int i = 0; i < 20; ++i) products[i] = taste * 20 + i;
+    std::shuffle(products.begin(), products.end(), rng);
+    products.resize(12);
+    for (int i = 0; i < 2; ++i) products.push_back(static_cast<int>(rng() % 100));
+    for (int p : products) csv += std::to_string(c) + ",item" + std::to_string(p) + ",1\n";
+  }
+  return WriteFile("tastes.csv", csv);
+}
+
+TEST(TrainInteractionsModelTest, BeatsPopularityOnPlantedTastesAndWritesALoadableVersion) {
+  InteractionsTrainerOptions options;
+  options.interactions_path = WritePlantedTastes();
+  options.model_base = testing::MakeTempDir("models");
+  options.k = 5;
+  options.rank_candidates = {1, 3, 5, 8};
+  options.popularity_exponents = {0, 0.3};
+  options.activity_exponents = {0};
+  options.num_clusters = 5;
+  auto result = TrainInteractionsModel(options);
+  ASSERT_TRUE(result.ok()) << result.status();
+
+  const TrainingReport& report = result->report;
+  ASSERT_EQ(report.methods.size(), 2u);
+  EXPECT_EQ(report.methods[1].first, "popularity");
+  const RankingMetrics& model = report.methods[0].second;
+  const RankingMetrics& popularity = report.methods[1].second;
+  EXPECT_EQ(model.customers, 400);
+  EXPECT_GT(model.precision, 1.5 * popularity.precision) << FormatInteractionsReport(*result);
+  EXPECT_EQ(report.rank_curve.size(), 4u);
+  EXPECT_EQ(report.chosen_rank, result->config.rank);
+  EXPECT_GE(result->config.rank, 3);  // Fewer factors cannot tell five tastes apart.
+
+  auto loaded = Model::Load(result->version_dir, result->version);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const Model& served = **loaded;
+  EXPECT_EQ(served.num_customers(), 400);
+  EXPECT_EQ(served.num_products(), 100);
+  EXPECT_EQ(served.num_factors(), result->config.rank);
+  EXPECT_EQ(served.product(0).family(), "item");
+  EXPECT_TRUE(served.FindProduct("item42").has_value());
+  ASSERT_EQ(served.manifest().features_size(), result->config.rank);
+  EXPECT_EQ(served.manifest().features(0).name(), "factor_0");
+  // Every customer holds 12-14 products, all of them in the served holdings.
+  const std::optional<int64_t> row = served.FindCustomer(2);
+  ASSERT_TRUE(row.has_value());
+  EXPECT_GE(served.customer_holdings(*row).size(), 12u);
+}
+
+}  // namespace
+}  // namespace easymoney
