@@ -25,6 +25,7 @@ void FillRouting(const RoutingState& state, v1::Routing* routing) {
   automatic->set_max_p99_ratio(state.analysis.max_p99_ratio());
   automatic->set_p99_floor_seconds(state.analysis.p99_floor_seconds());
   routing->set_last_auto_rollback(state.last_auto_rollback);
+  for (const std::string& problem : state.routing_problems) routing->add_routing_problems(problem);
 }
 
 void FillVersions(const ModelManager& models, v1::ListVersionsResponse* response) {

@@ -11,6 +11,7 @@
 
 #include "core/serving/cluster_reassignment.h"
 #include "core/util/process_cpu.h"
+#include "server/protobuf_log.h"
 #include "server/server_settings.h"
 
 #include "absl/strings/str_cat.h"
@@ -34,6 +35,7 @@ absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(con
     if (!tls.ok()) return tls.status();
     credentials = *std::move(tls);
   }
+  InstallProtobufLogLimiter();
   auto metrics = ServerMetrics::Create(options.metrics_address);
   if (!metrics.ok()) return metrics.status();
   server->metrics_ = *std::move(metrics);
@@ -87,6 +89,7 @@ absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(con
   };
   manager_options.on_publish = [self](const std::shared_ptr<const ServingSet>& serving) { self->OnPublish(serving); };
   manager_options.on_failure = [self](int64_t, const absl::Status&) { self->metrics_->OnModelLoadFailed(); };
+  manager_options.on_files_changed = [self](int64_t) { self->metrics_->OnModelFilesChanged(); };
   auto models = ModelManager::Create(std::move(manager_options));
   if (!models.ok()) return models.status();
   server->models_ = *std::move(models);
@@ -192,6 +195,8 @@ void RecommenderServer::AnalysisLoop() {
       seconds_since_certificate_check = 0;
       UpdateCertificateExpiry();
     }
+    metrics_->SetRoutingProblems(static_cast<int>(models_->Routing().routing_problems.size()));
+    metrics_->SetProtobufLogLines(ProtobufLogLines());
     const std::shared_ptr<const ServingSet> serving = models_->Current();
     if (serving == nullptr) continue;
     for (const auto& handles : serving->attached<ServingSetMetrics>().variants) {
@@ -288,6 +293,16 @@ void RecommenderServer::ReloadTokens() {
 
 void RecommenderServer::Wait() { grpc_server_->Wait(); }
 
+void RecommenderServer::StartDrain() {
+  draining_.store(true);
+  SetServing(false);
+}
+
+void RecommenderServer::Reload() {
+  models_->Rescan();
+  ReloadTokens();
+}
+
 void RecommenderServer::Shutdown(absl::Duration grace) {
   if (grpc_server_ == nullptr) return;
   SetServing(false);
@@ -297,8 +312,15 @@ void RecommenderServer::Shutdown(absl::Duration grace) {
 }
 
 void RecommenderServer::SetServing(bool serving) {
-  if (grpc_server_ != nullptr) grpc_server_->GetHealthCheckService()->SetServingStatus(serving);
-  if (health_server_ != nullptr) health_server_->GetHealthCheckService()->SetServingStatus(serving);
+  if (draining_.load()) serving = false;
+  for (grpc::Server* server : {grpc_server_.get(), health_server_.get()}) {
+    if (server == nullptr) continue;
+    grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+    // The whole server ("") and the service by its name, as docs/api.md
+    // promises: probes may ask for either.
+    health->SetServingStatus(serving);
+    health->SetServingStatus(easymoney::recommender::v1::Recommender::service_full_name(), serving);
+  }
 }
 
 }  // namespace easymoney

@@ -50,9 +50,10 @@ class RecommenderServer {
     std::string version_policy = "latest";
     // Previous stable versions kept loaded for instant rollback.
     int keep_previous = 1;
-    // Map the per-customer arrays of each version from their files (the
-    // default) instead of copying them into memory; see ModelLoadOptions.
-    bool map_model_arrays = true;
+    // Map the per-customer arrays of each version from their files instead
+    // of copying them into memory (see ModelLoadOptions): only for files
+    // nothing changes in place, since a truncated mapped file is SIGBUS.
+    bool map_model_arrays = false;
     // Audit log of ModelAdmin calls; empty writes the records to stderr.
     std::string audit_log_path;
     // Event log directory (feedback and served answers); empty: no event
@@ -102,8 +103,15 @@ class RecommenderServer {
 
   // Blocks until Shutdown() is called from another thread.
   void Wait();
+  // The first step of a graceful stop: health answers NOT_SERVING from now
+  // on (so load balancers and readiness probes send no new calls here),
+  // while calls are still answered as before.
+  void StartDrain();
   // Stops accepting RPCs, lets running ones finish within `grace`.
   void Shutdown(absl::Duration grace = absl::Seconds(5));
+  // SIGHUP's meaning: look for new model versions and routing, and re-read
+  // the token file, now rather than at the next poll.
+  void Reload();
 
  private:
   RecommenderServer() = default;
@@ -128,8 +136,10 @@ class RecommenderServer {
   void ReloadTokens();
   // Reads certificate_file_'s expiry into the metrics; logs a failure.
   void UpdateCertificateExpiry();
-  // Health status on the main port and the health port.
+  // Health status on the main port and the health port; never SERVING
+  // again once draining.
   void SetServing(bool serving);
+  std::atomic<bool> draining_{false};
   // The stable version the reassignment share was last computed for. Only
   // the analysis thread touches it.
   std::shared_ptr<const Model> compared_stable_;

@@ -1,14 +1,18 @@
 // recommender-server: serves top-N product recommendations over gRPC.
 
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "core/util/tool_flags.h"
 #include "server/recommender_server.h"
 
@@ -22,10 +26,12 @@ ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(1),
 ABSL_FLAG(std::string, version_policy, "latest",
           "Which version is stable when routing.json names none: 'latest' (newest valid) or 'pinned:<version>'.");
 ABSL_FLAG(int, keep_previous, 1, "Previous stable versions kept loaded for instant rollback.");
-ABSL_FLAG(bool, map_model_arrays, true,
-          "Map each version's per-customer arrays from their files (no copy; a 10M-customer version loads in "
-          "about 1 s however often versions change) instead of reading them into memory. Mapped files must never "
-          "be changed in place: publish new versions as new directories (the trainer and sync-models do).");
+ABSL_FLAG(bool, map_model_arrays, false,
+          "Map each version's per-customer arrays from their files instead of reading them into memory (a "
+          "10M-customer version loads faster and its arrays live in the page cache). Only for a model base whose "
+          "files nothing changes in place: a mapped file truncated or overwritten under the server (cp or "
+          "rsync --inplace over it, a full disk) ends the process with SIGBUS. Off, the arrays are copied and "
+          "nothing done to the files can harm the versions in memory.");
 ABSL_FLAG(std::string, event_log_dir, "",
           "Directory of the durable event log (feedback and served answers, docs/kpis.md); empty: no log, and "
           "ReportFeedback is refused.");
@@ -54,6 +60,12 @@ ABSL_FLAG(int, max_in_flight, 1024,
           "RESOURCE_EXHAUSTED at once, when the count has stayed at the limit for --overload-grace (0: no limit).");
 ABSL_FLAG(absl::Duration, overload_grace, absl::Milliseconds(100),
           "How long the in-flight count may stay at --max-in-flight (a burst) before calls are shed.");
+ABSL_FLAG(absl::Duration, drain_period, absl::Seconds(10),
+          "After SIGTERM: how long health answers NOT_SERVING while calls are still answered, so load balancers "
+          "move away before the port closes. With --shutdown-grace it must fit in the pod's "
+          "terminationGracePeriodSeconds (30 s in deploy/k8s).");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(15),
+          "After the drain: how long calls in flight may take to finish before they are cancelled.");
 ABSL_FLAG(bool, shed_on_cpu_saturation, true,
           "When the server's CPU (its affinity and cgroup quota) reaches --cpu-shed-target and the handler's "
           "work is at least half of what an answer costs, refuse with RESOURCE_EXHAUSTED the share of new calls "
@@ -65,7 +77,44 @@ ABSL_FLAG(double, cpu_shed_target, 0.9,
 
 namespace {
 
-// Runs the server until SIGINT or SIGTERM, then shuts down gracefully.
+// Every connection holds a descriptor, and a soft limit (often 1024) far
+// below the hard one lets a few idle connections exhaust it: raise it to the
+// hard limit the administrator set.
+void RaiseDescriptorLimit() {
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t before = limit.rlim_cur;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) limit.rlim_cur = before;
+  }
+  std::fprintf(stderr, "recommender-server: descriptor limit %llu (was %llu)\n",
+               static_cast<unsigned long long>(limit.rlim_cur), static_cast<unsigned long long>(before));
+}
+
+// Waits for SIGINT or SIGTERM. SIGHUP meanwhile rescans the model base and
+// re-reads the token file; SIGUSR1 and SIGUSR2 mean nothing and are logged.
+void WaitForStopSignal(const sigset_t& signals, easymoney::RecommenderServer& server) {
+  while (true) {
+    int signal = 0;
+    if (sigwait(&signals, &signal) != 0) continue;
+    switch (signal) {
+      case SIGINT:
+      case SIGTERM:
+        std::fprintf(stderr, "recommender-server: signal %d (%s)\n", signal, strsignal(signal));
+        return;
+      case SIGHUP:
+        std::fprintf(stderr, "recommender-server: SIGHUP: rescanning the model base and re-reading the token file\n");
+        server.Reload();
+        break;
+      default:
+        std::fprintf(stderr, "recommender-server: signal %d (%s) has no meaning here; ignored\n", signal,
+                     strsignal(signal));
+    }
+  }
+}
+
+// Runs the server until SIGINT or SIGTERM, then drains and shuts down.
 int RunServer() {
   easymoney::RecommenderServer::Options options;
   options.model_base = absl::GetFlag(FLAGS_model_base);
@@ -130,11 +179,14 @@ int RunServer() {
     return 2;
   }
 
+  RaiseDescriptorLimit();
+
   // Block the signals in every thread, then wait for them on one thread.
+  // Every signal the server gives a meaning is here; none ends the process
+  // unannounced.
   sigset_t signals;
   sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
+  for (int handled : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}) sigaddset(&signals, handled);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto server = easymoney::RecommenderServer::Create(options);
@@ -157,10 +209,29 @@ int RunServer() {
   if ((*server)->CurrentModel() == nullptr) {
     std::fprintf(stderr, "recommender-server: no valid model version yet; answering UNAVAILABLE until one appears\n");
   }
-  int signal = 0;
-  sigwait(&signals, &signal);
-  std::fprintf(stderr, "recommender-server: signal %d, shutting down\n", signal);
-  (*server)->Shutdown();
+  WaitForStopSignal(signals, **server);
+  // Draining: health says NOT_SERVING, so load balancers and the readiness
+  // probe stop sending calls here, while those that still come (a balancer
+  // not yet told) are answered. A second SIGTERM or SIGINT ends it early.
+  const absl::Duration drain = absl::GetFlag(FLAGS_drain_period);
+  const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
+  std::fprintf(stderr,
+               "recommender-server: shutting down: health NOT_SERVING, still answering for %s (--drain-period), "
+               "then up to %s for calls in flight (--shutdown-grace)\n",
+               absl::FormatDuration(drain).c_str(), absl::FormatDuration(grace).c_str());
+  (*server)->StartDrain();
+  const absl::Time drain_end = absl::Now() + drain;
+  while (absl::Now() < drain_end) {
+    const timespec wait = absl::ToTimespec(drain_end - absl::Now());
+    const int signal = sigtimedwait(&signals, nullptr, &wait);
+    if (signal == SIGINT || signal == SIGTERM) {
+      std::fprintf(stderr, "recommender-server: signal %d during the drain: stopping now\n", signal);
+      break;
+    }
+    if (signal > 0) std::fprintf(stderr, "recommender-server: signal %d ignored while draining\n", signal);
+  }
+  (*server)->Shutdown(grace);
+  std::fprintf(stderr, "recommender-server: stopped\n");
   return 0;
 }
 

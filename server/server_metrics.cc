@@ -46,12 +46,29 @@ void VersionMetrics::RecordRequest(grpc::StatusCode code, double seconds) const 
   requests[(c >= 0 && c < kNumGrpcCodes) ? c : static_cast<int>(grpc::StatusCode::UNKNOWN)]->Increment();
 }
 
+namespace {
+
+// civetweb serves each connection on one worker thread from the moment it is
+// accepted, and a worker waits for a request for up to its request timeout
+// (30 s by default): with civetweb's defaults one idle TCP connection held
+// the only worker and blinded every scrape for 30 s. With these, a
+// connection that has not sent its request within a second is dropped, and
+// dozens of idle or trickling connections leave workers free for the scraper.
+// A scrape's request arrives in one packet, well inside the second.
+std::vector<std::string> ExposerOptions(const std::string& bind_address) {
+  return {"listening_ports", bind_address,  //
+          "num_threads", std::to_string(kMetricsWorkerThreads),
+          "request_timeout_ms", std::to_string(kMetricsRequestTimeoutMs),
+          "enable_keep_alive", "no"};
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(const std::string& bind_address) {
   std::unique_ptr<ServerMetrics> metrics(new ServerMetrics());
   try {
     // prometheus-cpp reports bind failures by throwing; keep that inside.
-    metrics->exposer_ =
-        std::make_unique<prometheus::Exposer>(bind_address, /*num_threads=*/1, StatusPageCallbacks());
+    metrics->exposer_ = std::make_unique<prometheus::Exposer>(ExposerOptions(bind_address), StatusPageCallbacks());
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", bind_address, ": ", e.what()));
   }
@@ -209,6 +226,24 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(const std::
   const auto gauge = [&](const char* name, const char* help) {
     return &prometheus::BuildGauge().Name(name).Help(help).Register(*metrics->registry_).Add({});
   };
+  metrics->routing_problems_ =
+      gauge("recommender_routing_problems",
+            "Versions the routing (routing.json or ModelAdmin) names that cannot serve: missing, FAILED or "
+            "incomplete. The reasons are in ListVersions' routing_problems and the log.");
+  metrics->model_files_changed_ =
+      &prometheus::BuildCounter()
+           .Name("recommender_model_files_changed_total")
+           .Help("Times the files of a loaded model version changed on disk after it was loaded (a copy or rsync "
+                 "over a published version). The version goes on serving what was loaded and validated.")
+           .Register(*metrics->registry_)
+           .Add({});
+  metrics->protobuf_log_lines_ =
+      &prometheus::BuildCounter()
+           .Name("recommender_protobuf_log_lines_total")
+           .Help("Warnings and errors libprotobuf logged, mostly requests whose bytes did not decode (a string "
+                 "field that is not UTF-8); at most one a 10 s is printed.")
+           .Register(*metrics->registry_)
+           .Add({});
   metrics->cpu_utilisation_ =
       gauge("recommender_cpu_utilisation", "CPU time used by the server over the last 100 ms, as a share of the CPUs "
                                            "it may use (affinity and cgroup quota); 0 unless CPU shedding runs.");
@@ -440,6 +475,14 @@ std::shared_ptr<const ServingSetMetrics> ServerMetrics::ForServingSet(const Serv
   }
   if (serving.shadow) handles->shadow = ForShadow(*serving.shadow);
   return handles;
+}
+
+void ServerMetrics::SetProtobufLogLines(int64_t total) {
+  absl::MutexLock lock(&mu_);
+  if (total > protobuf_log_lines_seen_) {
+    protobuf_log_lines_->Increment(static_cast<double>(total - protobuf_log_lines_seen_));
+    protobuf_log_lines_seen_ = total;
+  }
 }
 
 }  // namespace easymoney

@@ -32,6 +32,10 @@
 namespace easymoney {
 
 inline constexpr int kNumGrpcCodes = 17;  // OK .. UNAUTHENTICATED.
+// The /metrics and /status HTTP server: worker threads, and how long a
+// connection may take to send its request before it is closed.
+inline constexpr int kMetricsWorkerThreads = 64;
+inline constexpr int kMetricsRequestTimeoutMs = 1000;
 // Catalogues up to this size get a recommendations series per product;
 // larger ones one series labelled product="(all)".
 inline constexpr size_t kMaxProductSeries = 1000;
@@ -108,6 +112,8 @@ class ServerMetrics {
   // by variant) and to 0 for those that served before.
   void OnPublished(const Model& stable, const Model* canary) ABSL_LOCKS_EXCLUDED(mu_);
   void OnModelLoadFailed();
+  // A loaded version's files changed on disk (it goes on serving).
+  void OnModelFilesChanged() { model_files_changed_->Increment(); }
   std::shared_ptr<const ShadowMetrics> ForShadow(const Model& shadow);
   // The handles of every version `serving` routes to.
   std::shared_ptr<const ServingSetMetrics> ForServingSet(const ServingSet& serving) ABSL_LOCKS_EXCLUDED(mu_);
@@ -116,6 +122,10 @@ class ServerMetrics {
   // was published (exported once enough requests were seen).
   void UpdateDrift(const VersionMetrics& handles);
   void SetClusterReassignedRatio(double ratio) { cluster_reassigned_->Set(ratio); }
+  // libprotobuf's warnings and errors so far (server/protobuf_log.h).
+  void SetProtobufLogLines(int64_t total) ABSL_LOCKS_EXCLUDED(mu_);
+  // Routed versions that cannot serve (ModelManager's routing problems).
+  void SetRoutingProblems(int problems) { routing_problems_->Set(problems); }
   // Counts one recorded feedback event, by (event, version, variant) and by
   // (event, product). Feedback arrives after its version may have stopped
   // serving, so these series are kept for every version that ever served
@@ -196,6 +206,10 @@ class ServerMetrics {
   prometheus::Gauge* tokens_ = nullptr;
   prometheus::Counter* shed_ = nullptr;
   prometheus::Gauge* in_flight_ = nullptr;
+  prometheus::Gauge* routing_problems_ = nullptr;
+  prometheus::Counter* model_files_changed_ = nullptr;
+  prometheus::Counter* protobuf_log_lines_ = nullptr;
+  int64_t protobuf_log_lines_seen_ ABSL_GUARDED_BY(mu_) = 0;
   prometheus::Gauge* cpu_utilisation_ = nullptr;
   prometheus::Gauge* cpu_work_share_ = nullptr;
   prometheus::Gauge* cpu_shed_share_ = nullptr;

@@ -12,6 +12,16 @@ inline constexpr int kMaxRequestBytes = 4 << 20;
 // Concurrent calls one client connection may have open on the server.
 inline constexpr int kMaxStreamsPerConnection = 256;
 
+// Connections that hold a descriptor without serving anyone are closed: a
+// TCP connection that has not finished its TLS and HTTP/2 handshake after
+// kHandshakeTimeoutMs (gRPC's default is 120 s), and an established one
+// with no call for kMaxConnectionIdleMs (clients reconnect transparently).
+// Keepalive pings find peers that vanished without closing.
+inline constexpr int kHandshakeTimeoutMs = 10'000;
+inline constexpr int kMaxConnectionIdleMs = 5 * 60'000;
+inline constexpr int kKeepaliveTimeMs = 60'000;
+inline constexpr int kKeepaliveTimeoutMs = 20'000;
+
 // gRPC server settings shared by recommender-server and the floor server
 // used as its performance baseline, so the two differ only in the work done
 // per request.

@@ -75,9 +75,12 @@ struct ModelLoadOptions {
   // a 10M-customer version then loads in about the time it takes to hash
   // it, however often versions are swapped; a copy needs 1.3 GB of new
   // memory per load, which on a VM whose host reclaims freed pages is
-  // faulted in again every time (docs/performance.md). Mapped files must
-  // not be changed in place once published (see core/model/mapped_file.h).
-  bool map_customer_arrays = true;
+  // faulted in again every time (docs/performance.md). But a mapped file
+  // truncated or overwritten in place (cp or rsync --inplace over it, a full
+  // disk) is SIGBUS at the next read of the pages it lost, so mapping is
+  // only for files nothing changes in place; copied (the default), the
+  // version in memory is safe from whatever happens to its files.
+  bool map_customer_arrays = false;
 };
 
 // An immutable, validated model version in memory.

@@ -219,6 +219,39 @@ absl::StatusOr<NpyHeader> ParseNpyHeader(absl::string_view file_bytes, absl::str
 }
 
 
+absl::StatusOr<NpyHeader> ReadNpyHeader(const std::string& path, absl::string_view name) {
+  auto opened = OpenRegularFile(path, name);
+  if (!opened.ok()) return opened.status();
+  absl::Cleanup closer = [fd = opened->fd] { close(fd); };
+  std::string prefix(static_cast<size_t>(std::min<uint64_t>(opened->size, kNpyMaxHeaderBytes)), '\0');
+  size_t done = 0;
+  while (done < prefix.size()) {
+    const ssize_t got = read(opened->fd, prefix.data() + done, prefix.size() - done);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return absl::InvalidArgumentError(absl::StrCat(name, ": read failed: ", std::strerror(errno)));
+    if (got == 0) break;
+    done += static_cast<size_t>(got);
+  }
+  prefix.resize(done);
+  return ParseHeaderPrefix(prefix, opened->size, name);
+}
+
+absl::StatusOr<std::string> Sha256HexOfFile(const std::string& path) {
+  auto opened = OpenRegularFile(path, path);
+  if (!opened.ok()) return opened.status();
+  absl::Cleanup closer = [fd = opened->fd] { close(fd); };
+  Sha256Hasher hasher;
+  std::vector<char> chunk(size_t{1} << 20);
+  while (true) {
+    const ssize_t got = read(opened->fd, chunk.data(), chunk.size());
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return absl::InvalidArgumentError(absl::StrCat(path, ": read failed: ", std::strerror(errno)));
+    if (got == 0) break;
+    hasher.Update(chunk.data(), static_cast<size_t>(got));
+  }
+  return hasher.FinishHex();
+}
+
 absl::StatusOr<NpyHeader> ReadNpyInto(const std::string& path, absl::string_view name, NpyDtype dtype,
                                       absl::FunctionRef<void*(const NpyHeader&)> allocate,
                                       std::string* sha256_hex) {

@@ -65,6 +65,14 @@ struct NpyHeader {
 // `name` only labels error messages.
 absl::StatusOr<NpyHeader> ParseNpyHeader(absl::string_view file_bytes, absl::string_view name);
 
+// The header of the .npy file at `path`, checked as ParseNpyHeader does
+// against the file's size, without reading the data. `name` labels errors.
+absl::StatusOr<NpyHeader> ReadNpyHeader(const std::string& path, absl::string_view name);
+
+// Lower-case hex SHA-256 of the file at `path`, read in chunks: memory
+// stays bounded whatever the file's size.
+absl::StatusOr<std::string> Sha256HexOfFile(const std::string& path);
+
 // Reads the .npy file at `path` straight into memory the caller provides: once
 // the header is parsed and checked (dtype must be `dtype`, data size must
 // match the file's size), `allocate(header)` returns where the

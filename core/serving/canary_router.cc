@@ -4,7 +4,13 @@
 
 namespace easymoney {
 
+absl::string_view CanonicalCustomerId(absl::string_view customer_id) {
+  while (customer_id.size() > 1 && customer_id.front() == '0') customer_id.remove_prefix(1);
+  return customer_id;
+}
+
 uint32_t CustomerBucket(absl::string_view customer_id, absl::string_view salt) {
+  customer_id = CanonicalCustomerId(customer_id);
   uint64_t hash = 14695981039346656037ull;
   auto mix = [&hash](unsigned char byte) {
     hash ^= byte;

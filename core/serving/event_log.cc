@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -140,9 +141,33 @@ absl::Status EventLog::OpenSegment(int64_t number) {
   fd_ = fd;
   segment_number_ = number;
   segment_bytes_ = 0;
+  writer_segment_path_ = path;
   absl::MutexLock lock(&mu_);
   segment_path_ = path;
   return absl::OkStatus();
+}
+
+absl::Status EventLog::EnsureSegmentLocked() {
+  struct stat open_file;
+  struct stat on_path;
+  // Lines written to a segment that is no longer at its path (unlinked with
+  // its directory, or hidden by an unmounted volume) are lost to every
+  // reader of the directory: such a segment is abandoned, and nothing is
+  // acknowledged until a new one can be created there.
+  if (fd_ >= 0 && fstat(fd_, &open_file) == 0 && open_file.st_nlink > 0 &&
+      stat(writer_segment_path_.c_str(), &on_path) == 0 && on_path.st_ino == open_file.st_ino &&
+      on_path.st_dev == open_file.st_dev) {
+    return absl::OkStatus();
+  }
+  if (fd_ >= 0) {
+    std::fprintf(stderr, "event log: segment %s is gone from its directory; starting a new one\n",
+                 writer_segment_path_.c_str());
+    close(fd_);
+    fd_ = -1;
+  }
+  // The directory is not recreated: where it vanished with its volume, a new
+  // one would be on another disk than the readers'.
+  return OpenSegment(segment_number_ + 1);
 }
 
 std::string EventLog::current_segment() const {
@@ -195,7 +220,8 @@ void EventLog::WriterLoop() {
     bool synced = false;
     {
       absl::MutexLock lock(&writer_mu_);
-      status = fd_ < 0 ? absl::UnavailableError("event log has no open segment") : WriteAll(fd_, batch);
+      status = EnsureSegmentLocked();
+      if (status.ok()) status = WriteAll(fd_, batch);
       if (status.ok()) {
         segment_bytes_ += static_cast<int64_t>(batch.size());
         // Acknowledged lines are synced before their callers hear OK; lines

@@ -73,6 +73,9 @@ class EventLog {
  private:
   explicit EventLog(Options options);
   absl::Status OpenSegment(int64_t number) ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
+  // OK when the open segment is still the file at its path; otherwise opens
+  // a new segment in the directory (UNAVAILABLE while that fails).
+  absl::Status EnsureSegmentLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
   void WriterLoop();
 
   const Options options_;
@@ -89,6 +92,7 @@ class EventLog {
   int fd_ ABSL_GUARDED_BY(writer_mu_) = -1;
   int64_t segment_number_ ABSL_GUARDED_BY(writer_mu_) = 0;
   int64_t segment_bytes_ ABSL_GUARDED_BY(writer_mu_) = 0;
+  std::string writer_segment_path_ ABSL_GUARDED_BY(writer_mu_);
   std::chrono::steady_clock::time_point last_sync_ ABSL_GUARDED_BY(writer_mu_);
   std::thread writer_;
 };

@@ -113,10 +113,34 @@ bool ModelManager::EnsureLoaded(int64_t version) {
   std::fprintf(stderr, "model manager: loaded version %lld in %.3f s (%lld customers, %s)\n",
                static_cast<long long>(version), seconds, static_cast<long long>((*model)->num_customers()),
                MappedSummary(**model).c_str());
+  VersionSource::Fingerprint loaded_fingerprint = source_.FingerprintOf(version);
+  const int64_t bytes = loaded_fingerprint.total_bytes;
   absl::MutexLock lock(&mu_);
   failures_.erase(version);
-  loaded_[version] = {*std::move(model), source_.FingerprintOf(version).total_bytes, seconds, absl::Now()};
+  loaded_[version] = {*std::move(model), std::move(loaded_fingerprint), bytes, seconds, absl::Now()};
   return true;
+}
+
+void ModelManager::CheckLoadedFilesUnchanged() {
+  std::vector<std::pair<int64_t, VersionSource::Fingerprint>> loaded;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [version, entry] : loaded_) loaded.emplace_back(version, entry.fingerprint);
+  }
+  for (auto& [version, fingerprint] : loaded) {
+    VersionSource::Fingerprint now = source_.FingerprintOf(version);
+    if (now == fingerprint) continue;
+    std::fprintf(stderr,
+                 "model manager: the files of loaded version %lld changed on disk; it goes on serving what was "
+                 "loaded and validated%s. Publish new versions as new directories.\n",
+                 static_cast<long long>(version),
+                 options_.load_options.map_customer_arrays ? " (its mapped arrays may fault: --map-model-arrays)" : "");
+    {
+      absl::MutexLock lock(&mu_);
+      if (auto entry = loaded_.find(version); entry != loaded_.end()) entry->second.fingerprint = std::move(now);
+    }
+    if (options_.on_files_changed) options_.on_files_changed(version);
+  }
 }
 
 void ModelManager::ReadRoutingFile() {
@@ -161,6 +185,7 @@ void ModelManager::ReadRoutingFile() {
 void ModelManager::Rescan() {
   absl::MutexLock scan_lock(&scan_mu_);
   ReadRoutingFile();
+  CheckLoadedFilesUnchanged();
   absl::StatusOr<std::vector<int64_t>> versions = source_.List();
   if (!versions.ok()) {
     if (!absl::IsNotFound(versions.status())) {
@@ -219,6 +244,7 @@ ModelManager::Decided ModelManager::ReconcileLocked() {
   const int64_t serving_stable = decided_ ? decided_->stable->version() : 0;
   const RoutedVersions routed =
       Route(routing_, policy_.Stable(routing_.stable_version(), loaded, serving_stable), loaded);
+  UpdateRoutingProblemsLocked(routed);
   if (routed.stable == 0) return {};
 
   auto next = std::make_shared<ServingSet>();
@@ -268,6 +294,36 @@ ModelManager::Decided ModelManager::ReconcileLocked() {
     it = keep ? std::next(it) : loaded_.erase(it);
   }
   return decided;
+}
+
+void ModelManager::UpdateRoutingProblemsLocked(const RoutedVersions& routed) {
+  std::vector<std::string> problems;
+  const auto check = [&](const char* role, int64_t named, int64_t serving, const std::string& instead) {
+    if (named <= 0 || named == serving) return;
+    std::string why;
+    if (const auto failed = failures_.find(named); failed != failures_.end()) {
+      why = absl::StrCat("FAILED: ", failed->second.status.message());
+    } else if (loaded_.contains(named)) {
+      why = "it is the stable version";
+    } else if (!on_disk_.contains(named)) {
+      why = "not in the model base";
+    } else {
+      why = "not complete yet";
+    }
+    problems.push_back(absl::StrCat("routing names ", role, " version ", named, ", which cannot serve (", why,
+                                    "); ", instead));
+  };
+  check("stable", routing_.stable_version(), routed.stable,
+        routed.stable > 0 ? absl::StrCat("version ", routed.stable, " serves instead") : "nothing serves yet");
+  check("canary", routing_.canary_version(), routed.canary, "no canary serves");
+  check("shadow", routing_.shadow_version(), routed.shadow, "no shadow scores");
+  if (problems != routing_problems_) {
+    for (const std::string& problem : problems) std::fprintf(stderr, "model manager: %s\n", problem.c_str());
+    if (problems.empty() && !routing_problems_.empty()) {
+      std::fprintf(stderr, "model manager: every routed version serves again\n");
+    }
+    routing_problems_ = std::move(problems);
+  }
 }
 
 void ModelManager::Publish(const Decided& decided) {
@@ -393,6 +449,7 @@ RoutingState ModelManager::RoutingLocked() const {
   state.previous_stable_version = stable_history_.empty() ? 0 : stable_history_.back();
   state.analysis = routing_.analysis();
   state.last_auto_rollback = routing_.last_auto_rollback();
+  state.routing_problems = routing_problems_;
   return state;
 }
 

@@ -100,6 +100,9 @@ class ModelManager {
     bool start_polling = true;
     // Called when a version is refused, with the reason.
     std::function<void(int64_t version, const absl::Status&)> on_failure;
+    // Called when the files of a loaded version change on disk (a copy or
+    // rsync over a published version): it goes on serving from memory.
+    std::function<void(int64_t version)> on_files_changed;
   };
 
   // Validates the options, scans once (a missing or empty base is not an
@@ -150,6 +153,7 @@ class ModelManager {
   };
   struct Loaded {
     std::shared_ptr<const Model> model;
+    VersionSource::Fingerprint fingerprint;  // Of the files once loaded.
     int64_t size_bytes = 0;
     double load_seconds = 0;
     absl::Time loaded_at;
@@ -167,6 +171,8 @@ class ModelManager {
   // true when it is loaded afterwards.
   bool EnsureLoaded(int64_t version) ABSL_EXCLUSIVE_LOCKS_REQUIRED(scan_mu_) ABSL_LOCKS_EXCLUDED(mu_);
   void ReadRoutingFile() ABSL_EXCLUSIVE_LOCKS_REQUIRED(scan_mu_) ABSL_LOCKS_EXCLUDED(mu_);
+  // Reports loaded versions whose files changed since they were loaded.
+  void CheckLoadedFilesUnchanged() ABSL_EXCLUSIVE_LOCKS_REQUIRED(scan_mu_) ABSL_LOCKS_EXCLUDED(mu_);
   // Loads up to keep_previous valid versions below the stable one as
   // rollback targets (startup only).
   void LoadRollbackTargets(const std::vector<int64_t>& versions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(scan_mu_)
@@ -188,6 +194,8 @@ class ModelManager {
                                                 const easymoney::model::v1::RoutingConfig& next)
       ABSL_UNLOCK_FUNCTION(mu_);
   RoutingState RoutingLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The routed versions that cannot serve, with why; logs a change.
+  void UpdateRoutingProblemsLocked(const RoutedVersions& routed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::set<int64_t> LoadedVersionsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
@@ -208,6 +216,9 @@ class ModelManager {
   std::set<int64_t> on_disk_ ABSL_GUARDED_BY(mu_);  // At the last scan.
   easymoney::model::v1::RoutingConfig routing_ ABSL_GUARDED_BY(mu_);
   std::vector<int64_t> stable_history_ ABSL_GUARDED_BY(mu_);  // Oldest first.
+  // What the last reconciliation found wrong with the routing (logged when
+  // it changes).
+  std::vector<std::string> routing_problems_ ABSL_GUARDED_BY(mu_);
   // Bumped by every admin routing change, so a routing.json read that
   // raced with one is discarded instead of undoing it.
   int64_t routing_generation_ ABSL_GUARDED_BY(mu_) = 0;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -22,6 +23,9 @@ struct RoutingState {
   double shadow_percent = 0;
   easymoney::model::v1::CanaryAnalysis analysis;
   std::string last_auto_rollback;
+  // Versions the routing names that cannot serve, each with why and what
+  // serves instead (ModelManager keeps them current).
+  std::vector<std::string> routing_problems;
 };
 
 // A routing change requested through the admin API.

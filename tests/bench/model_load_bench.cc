@@ -26,7 +26,7 @@ ABSL_FLAG(int, products, 15, "--write: products.");
 ABSL_FLAG(std::string, model_base, "", "Model base directory.");
 ABSL_FLAG(int64_t, version, 1, "--load: version to load.");
 ABSL_FLAG(int, repeat, 1, "--load: load it this many times in one process.");
-ABSL_FLAG(bool, map, true, "--load: map the per-customer arrays (the server's default) instead of copying them.");
+ABSL_FLAG(bool, map, true, "--load: map the per-customer arrays (the server's --map-model-arrays) instead of copying them (its default).");
 ABSL_FLAG(int, hold, 2, "--load with --repeat: loaded copies kept in memory, like a server's stable and previous.");
 
 namespace {

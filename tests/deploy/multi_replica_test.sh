@@ -61,7 +61,7 @@ trap cleanup EXIT
 GRPC_PORTS=()
 METRICS_PORTS=()
 for replica in 1 2 3; do
-  "$SERVER" --model-base "$WORK/models" --host 127.0.0.1 --port 0 --metrics-host 127.0.0.1 --metrics-port 0 \
+  "$SERVER" --model-base "$WORK/models" --host 127.0.0.1 --port 0 --drain-period 0s --metrics-host 127.0.0.1 --metrics-port 0 \
     --plaintext --allow-unauthenticated \
     2>"$WORK/server$replica.log" &
   PIDS+=($!)

@@ -81,7 +81,7 @@ log "training a model version (2,000 customers)"
 VERSION="$(ls "$WORK/models" | grep -E '^[0-9]+$' | sort -n | tail -n 1)"
 
 log "starting recommender-server"
-"$SERVER" --model-base "$WORK/models" --host 127.0.0.1 --port 0 --metrics-host 127.0.0.1 --metrics-port 0 \
+"$SERVER" --model-base "$WORK/models" --host 127.0.0.1 --port 0 --drain-period 0s --metrics-host 127.0.0.1 --metrics-port 0 \
   --plaintext --allow-unauthenticated \
   --poll-interval 1s --audit-log "$WORK/audit.log" 2> "$WORK/server.log" &
 SERVER_PID=$!

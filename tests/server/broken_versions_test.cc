@@ -207,7 +207,7 @@ std::vector<BrokenCase> Battery() {
          ReplaceFile(dir, "customer_factors.npy",
                      NpyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (6,), }", Bytes(24)));
        },
-       {"customer_factors.npy: expected a 2-dimensional array, got 1 dimensions"}},
+       {"customer_factors.npy: shape (6,) does not match the manifest, expected (3, 2)"}},
       {"HugeDimensionsTinyFile", nullptr,
        [](const std::string& dir) {
          // 2^33 x 2^33 floats would be 2^68 bytes: refused from the header,

@@ -2,6 +2,8 @@
 // broken or partial versions, rollback, canary routing, promotion, routing
 // file, version policy and the audit log.
 
+#include <unistd.h>
+
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -31,6 +33,7 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace v1 = easymoney::recommender::v1;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 class ModelLifecycleTest : public ::testing::Test {
@@ -322,6 +325,95 @@ TEST_F(ModelLifecycleTest, RoutingToAnUnknownOrFailedVersionIsRefused) {
   route.set_canary_version(1);
   route.set_canary_percent(101);
   EXPECT_EQ(client_->SetRouting(route).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// The files of the serving version truncated and overwritten in place
+// under load (a cp or rsync --inplace over it, a full disk), as once killed
+// the server with SIGBUS through its mapped arrays. The version in memory
+// goes on answering, and the change is logged and counted.
+TEST_F(ModelLifecycleTest, ServedFilesChangedInPlaceUnderLoadHarmNothing) {
+  const int64_t version = WriteValidVersion();
+  StartServer();
+  ASSERT_TRUE(AwaitStable(version));
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0};
+  std::atomic<int> failed{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 4; ++t) {
+    callers.emplace_back([&] {
+      while (!stop.load()) {
+        const auto response = Ask(std::to_string(10 + 10 * (answered.load() % 3)));
+        (response.ok() ? answered : failed)++;
+      }
+    });
+  }
+  while (answered.load() < 100) absl::SleepFor(absl::Milliseconds(5));
+  const std::string dir = base_ + "/" + std::to_string(version);
+  for (const char* file : {"customer_factors.npy", "customer_ids.npy", "holdings_indices.npy"}) {
+    ASSERT_EQ(truncate((dir + "/" + file).c_str(), 0), 0) << file;
+  }
+  {
+    // Overwritten in place, as rsync --inplace does: same inode, new bytes.
+    std::fstream ids(dir + "/customer_clusters.npy", std::ios::in | std::ios::out | std::ios::binary);
+    ids.seekp(0);
+    ids << std::string(64, 'x');
+  }
+  const int before = answered.load();
+  std::string metrics;
+  for (const absl::Time until = absl::Now() + absl::Seconds(10); absl::Now() < until;) {
+    metrics = testing::HttpGet(server_->metrics_port(), "/metrics");
+    if (metrics.find("recommender_model_files_changed_total 1") != std::string::npos &&
+        answered.load() > before + 200) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  stop = true;
+  for (std::thread& caller : callers) caller.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_GT(answered.load(), before + 200) << "answers after the files changed";
+  EXPECT_THAT(metrics, HasSubstr("recommender_model_files_changed_total 1"));
+  EXPECT_EQ(server_->CurrentModel()->version(), version);
+  EXPECT_TRUE(Ask("10").ok());
+}
+
+// routing.json written by hand (or by a pipeline) can name versions that
+// cannot serve. The server keeps what serves, and says so: in the log, in
+// ListVersions, in GetModelInfo and in recommender_routing_problems.
+TEST_F(ModelLifecycleTest, RoutedVersionsThatCannotServeAreReported) {
+  WriteValidVersion();
+  const int64_t broken = WriteBrokenVersion([](const std::string& dir) { FlipByte(dir + "/customer_ids.npy"); });
+  StartServer();
+  ASSERT_TRUE(AwaitStable(1));
+  ASSERT_TRUE(WriteStringToFile(base_ + "/routing.json",
+                                absl::StrCat(R"({"stable_version": "1", "canary_version": ")", broken,
+                                             R"(", "canary_percent": 50, "shadow_version": "99", "shadow_percent": 5})"))
+                  .ok());
+  absl::StatusOr<v1::ListVersionsResponse> listed;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  do {
+    absl::SleepFor(absl::Milliseconds(20));
+    listed = client_->ListVersions();
+  } while (absl::Now() < deadline && listed.ok() && listed->routing().routing_problems_size() < 2);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->routing().routing_problems_size(), 2);
+  EXPECT_THAT(listed->routing().routing_problems(0),
+              AllOf(HasSubstr(absl::StrCat("canary version ", broken)), HasSubstr("FAILED"),
+                    HasSubstr("no canary serves")));
+  EXPECT_THAT(listed->routing().routing_problems(1),
+              AllOf(HasSubstr("shadow version 99"), HasSubstr("not in the model base")));
+  EXPECT_EQ(listed->routing().canary_version(), 0);
+  auto info = client_->GetModelInfo();
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->routing_problems_size(), 2);
+  EXPECT_EQ(info->models_size(), 1) << "the stable alone serves";
+  std::string metrics;
+  for (const absl::Time until = absl::Now() + absl::Seconds(5); absl::Now() < until;) {
+    metrics = testing::HttpGet(server_->metrics_port(), "/metrics");
+    if (metrics.find("recommender_routing_problems 2") != std::string::npos) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_THAT(metrics, HasSubstr("recommender_routing_problems 2"));
 }
 
 TEST_F(ModelLifecycleTest, RoutingFileChangesTakeEffectWithoutRestart) {

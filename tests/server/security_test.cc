@@ -300,6 +300,27 @@ TEST_F(SecurityTest, HealthPortAnswersProbesAndNothingElse) {
   EXPECT_TRUE(!after.ok() || *after == grpc::health::v1::HealthCheckResponse::NOT_SERVING);
 }
 
+// docs/api.md promises the service by its name as well as the whole server
+// (""), on the main port and the health port alike.
+TEST_F(SecurityTest, HealthAnswersForTheRecommenderServiceByName) {
+  StartServer(/*mutual_tls=*/false, absl::ZeroDuration(), /*health_port=*/true);
+  RecommenderClient::Options options;
+  options.target = absl::StrCat("127.0.0.1:", server_->health_port());
+  auto probe = RecommenderClient::Create(options);
+  ASSERT_TRUE(probe.ok());
+  auto main_port = Client(Security(pki_.ca_cert, ""));
+  for (const RecommenderClient* client : {probe->get(), main_port.get()}) {
+    auto health = client->CheckHealth("easymoney.recommender.v1.Recommender");
+    ASSERT_TRUE(health.ok()) << health.status();
+    EXPECT_EQ(*health, grpc::health::v1::HealthCheckResponse::SERVING);
+    EXPECT_EQ(client->CheckHealth("easymoney.recommender.v1.NoSuchService").status().code(),
+              absl::StatusCode::kNotFound);
+  }
+  server_->Shutdown(absl::ZeroDuration());
+  auto after = (*probe)->CheckHealth("easymoney.recommender.v1.Recommender");
+  EXPECT_TRUE(!after.ok() || *after == grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+}
+
 TEST_F(SecurityTest, ServerRefusesBrokenTlsFilesAtStart) {
   RecommenderServer::Options options = testing::LoopbackServerOptions(dir_ + "/models", dir_ + "/audit.log");
   // The client's key with the server's certificate.

@@ -1,18 +1,23 @@
-// The recommender-server binary as operators run it: SIGTERM shuts it down
-// cleanly with the event log flushed, and SIGKILL loses no feedback it
-// acknowledged. Real process, real loopback gRPC, real files.
+// The recommender-server binary as operators run it: SIGTERM drains and
+// shuts it down cleanly with the event log flushed and no call lost, other
+// signals do not end it, and SIGKILL loses no feedback it acknowledged. Real
+// process, real loopback gRPC, real files.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "client/recommender_client.h"
 #include "core/serving/event_log.h"
@@ -53,7 +58,7 @@ class ShutdownTest : public ::testing::Test {
       const std::string models = "--model-base=" + dir_ + "/models";
       const std::string events = "--event-log-dir=" + dir_ + "/events";
       execl(SERVER_BINARY, SERVER_BINARY, models.c_str(), "--port=0", "--metrics-port=0", "--plaintext",
-            "--allow-unauthenticated", events.c_str(),
+            "--allow-unauthenticated", events.c_str(), "--drain-period=1s", "--poll-interval=1h",
             static_cast<char*>(nullptr));
       _exit(127);
     }
@@ -90,6 +95,19 @@ class ShutdownTest : public ::testing::Test {
     return response.ok() ? *response : v1::RecommendProductsResponse();
   }
 
+  // Waits for the server to exit; its wait status, or -1 after 15 s.
+  int AwaitExit() {
+    int status = 0;
+    const absl::Time deadline = absl::Now() + absl::Seconds(15);
+    pid_t done = 0;
+    while ((done = waitpid(pid_, &status, WNOHANG)) == 0 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    if (done != pid_) return -1;
+    pid_ = -1;
+    return status;
+  }
+
   std::string dir_;
   pid_t pid_ = -1;
   std::unique_ptr<RecommenderClient> client_;
@@ -100,14 +118,8 @@ TEST_F(ShutdownTest, SigtermStopsCleanlyWithTheEventLogFlushed) {
   const v1::RecommendProductsResponse answer = Recommend();
   ASSERT_FALSE(answer.request_id().empty());
   ASSERT_EQ(kill(pid_, SIGTERM), 0);
-  int status = 0;
-  const absl::Time deadline = absl::Now() + absl::Seconds(15);
-  pid_t done = 0;
-  while ((done = waitpid(pid_, &status, WNOHANG)) == 0 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  ASSERT_EQ(done, pid_) << "still running 15 s after SIGTERM";
-  pid_ = -1;
+  const int status = AwaitExit();
+  ASSERT_NE(status, -1) << "still running 15 s after SIGTERM";
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ServerLog();
   EXPECT_THAT(ServerLog(), ::testing::HasSubstr("shutting down"));
   // The answer sent before the signal reached the log before the exit.
@@ -120,6 +132,80 @@ TEST_F(ShutdownTest, SigtermStopsCleanlyWithTheEventLogFlushed) {
   v1::RecommendProductsRequest request;
   request.set_customer_id("10");
   EXPECT_FALSE(client_->Recommend(request).ok());
+}
+
+// A rolling update under load, five times over: SIGTERM turns health to
+// NOT_SERVING at once while calls are still answered (a load balancer needs
+// a moment to notice), the callers stop sending once health says so, the
+// calls in flight finish, and then the server stops. Not one call may fail.
+TEST_F(ShutdownTest, SigtermUnderLoadLosesNoCall) {
+  for (int round = 0; round < 5; ++round) {
+    ASSERT_NO_FATAL_FAILURE(Start());
+    std::atomic<bool> stop_sending{false};
+    std::atomic<int> ok{0};
+    std::atomic<int> after_signal{0};
+    std::atomic<bool> signalled{false};
+    absl::Mutex mu;
+    std::vector<std::string> failures;
+    std::vector<std::thread> callers;
+    for (int t = 0; t < 4; ++t) {
+      callers.emplace_back([&] {
+        v1::RecommendProductsRequest request;
+        request.set_customer_id("10");
+        while (!stop_sending.load()) {
+          const auto response = client_->Recommend(request);
+          if (response.ok()) {
+            ++ok;
+            if (signalled.load()) ++after_signal;
+          } else {
+            absl::MutexLock lock(&mu);
+            failures.push_back(response.status().ToString());
+          }
+        }
+      });
+    }
+    while (ok.load() < 200) absl::SleepFor(absl::Milliseconds(5));
+    ASSERT_EQ(kill(pid_, SIGTERM), 0);
+    signalled = true;
+    // The balancer's view: stop sending once health says NOT_SERVING.
+    const absl::Time deadline = absl::Now() + absl::Seconds(5);
+    while (absl::Now() < deadline) {
+      auto health = client_->CheckHealth();
+      if (health.ok() && *health == grpc::health::v1::HealthCheckResponse::NOT_SERVING) break;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    stop_sending = true;
+    for (std::thread& caller : callers) caller.join();
+    const int status = AwaitExit();
+    ASSERT_NE(status, -1) << "still running 15 s after SIGTERM";
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ServerLog();
+    absl::MutexLock lock(&mu);
+    EXPECT_THAT(failures, ::testing::IsEmpty()) << "round " << round;
+    EXPECT_GT(after_signal.load(), 0) << "calls after SIGTERM are still answered while draining";
+    EXPECT_THAT(ServerLog(), ::testing::HasSubstr("health NOT_SERVING, still answering"));
+  }
+}
+
+// SIGHUP rescans and re-reads; SIGUSR1 and SIGUSR2 mean nothing: none of
+// them ends the server, and each is logged.
+TEST_F(ShutdownTest, SignalsOtherThanTermAndIntDoNotStopTheServer) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  // A second version, found only by the SIGHUP (the poll is an hour).
+  const testing::TestModel model = testing::MakeTestModel();
+  ASSERT_TRUE(WriteModelVersion(dir_ + "/models", model.manifest, model.arrays).ok());
+  for (int signal : {SIGHUP, SIGUSR1, SIGUSR2}) ASSERT_EQ(kill(pid_, signal), 0);
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  int64_t version = 0;
+  while (absl::Now() < deadline && version != 2) {
+    version = Recommend().model_version();
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(version, 2) << "SIGHUP rescans the model base";
+  int status = 0;
+  EXPECT_EQ(waitpid(pid_, &status, WNOHANG), 0) << "the server ended: " << ServerLog();
+  const std::string log = ServerLog();
+  EXPECT_THAT(log, ::testing::HasSubstr("SIGHUP: rescanning the model base"));
+  EXPECT_THAT(log, ::testing::HasSubstr("has no meaning here; ignored"));
 }
 
 TEST_F(ShutdownTest, SigkillLosesNoAcknowledgedFeedback) {

@@ -1,5 +1,8 @@
 #include "core/model/model.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -210,12 +213,93 @@ TEST(ModelTest, RefusesNaNInCustomerFactors) {
   EXPECT_THAT(loaded.status().message(), HasSubstr("NaN"));
 }
 
+// Finite factors whose dot products overflow float would answer with inf
+// scores: refused at load, with the bound in the reason.
+TEST(ModelTest, RefusesFactorsWhoseScoresCouldOverflow) {
+  for (const bool customer_side : {true, false}) {
+    TestModel model = MakeTestModel();
+    if (customer_side) {
+      model.arrays.customer_factors(0, 0) = 3.4e38f;
+    } else {
+      model.arrays.product_factors(1, 1) = -3.4e38f;
+    }
+    auto loaded = Model::FromArrays(1, model.manifest, model.arrays);
+    ASSERT_FALSE(loaded.ok()) << (customer_side ? "customer" : "product") << " factors";
+    EXPECT_TRUE(absl::IsInvalidArgument(loaded.status()));
+    EXPECT_THAT(loaded.status().message(), HasSubstr("scores could overflow"));
+  }
+  // Folding in every product sums their factors: a catalogue of large but
+  // individually harmless product factors is refused too.
+  TestModel model = MakeTestModel();
+  model.arrays.product_factors.setConstant(1e15f);
+  EXPECT_THAT(Model::FromArrays(1, model.manifest, model.arrays).status().message(),
+              HasSubstr("scores could overflow"));
+}
+
+TEST(ModelTest, AcceptsLargeFactorsWhoseScoresStayFinite) {
+  TestModel model = MakeTestModel();
+  model.arrays.customer_factors(2, 1) = 1e10f;
+  model.arrays.product_factors(0, 0) = 1e9f;
+  EXPECT_TRUE(Model::FromArrays(1, model.manifest, model.arrays).ok());
+}
+
 TEST_P(ModelLoadTest, RefusesInfinityInFilesOnDisk) {
   TestModel model = MakeTestModel();
   model.arrays.product_factors(2, 1) = std::numeric_limits<float>::infinity();
   const absl::Status error = LoadError(WriteVersion(model));
   EXPECT_EQ(error.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(error.message(), HasSubstr(kProductFactorsFile));
+}
+
+// The .npy header of a float32 array of `shape`, as numpy writes it.
+std::string NpyHeaderOf(const std::string& shape) {
+  std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+  const size_t total = (10 + dict.size() + 1 + 63) / 64 * 64;
+  dict.append(total - 10 - dict.size() - 1, ' ');
+  dict.push_back('\n');
+  std::string header("\x93NUMPY\x01\x00", 8);
+  header.push_back(static_cast<char>(dict.size() & 0xff));
+  header.push_back(static_cast<char>(dict.size() >> 8));
+  return header + dict;
+}
+
+// A 1.6 GB sparse customer_factors.npy whose header agrees with the file's
+// size but not with the manifest (3 customers): refused from its header,
+// without reading or hashing the data. It once drove the server to 1.5 GB
+// while being refused.
+TEST_P(ModelLoadTest, AHugeLyingArrayIsRefusedFromItsHeaderInBoundedMemory) {
+  const std::string dir = WriteVersion(MakeTestModel());
+  const std::string path = dir + "/" + kCustomerFactorsFile;
+  const std::string header = NpyHeaderOf("(200000000, 2)");
+  WriteBytes(path, header);
+  ASSERT_EQ(truncate(path.c_str(), static_cast<off_t>(header.size() + uint64_t{200000000} * 2 * 4)), 0);
+  rusage before;
+  getrusage(RUSAGE_SELF, &before);
+  const absl::Status refused = LoadError(dir);
+  rusage after;
+  getrusage(RUSAGE_SELF, &after);
+  EXPECT_TRUE(absl::IsInvalidArgument(refused)) << refused;
+  EXPECT_THAT(refused.message(), HasSubstr("(200000000, 2) does not match the manifest, expected (3, 2)"));
+  // ru_maxrss is in KiB: the peak grew by less than 64 MiB.
+  EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 64 * 1024);
+}
+
+// A header that does not parse (here it claims more data than the file
+// holds) is refused with a checksum verdict computed in chunks, not by
+// reading the whole file into memory.
+TEST_P(ModelLoadTest, AHugeFileWithABrokenHeaderIsRefusedInBoundedMemory) {
+  const std::string dir = WriteVersion(MakeTestModel());
+  const std::string path = dir + "/" + kCustomerFactorsFile;
+  const std::string header = NpyHeaderOf("(3, 2)");
+  WriteBytes(path, header);
+  ASSERT_EQ(truncate(path.c_str(), static_cast<off_t>(uint64_t{1} << 30)), 0);
+  rusage before;
+  getrusage(RUSAGE_SELF, &before);
+  const absl::Status refused = LoadError(dir);
+  rusage after;
+  getrusage(RUSAGE_SELF, &after);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 64 * 1024);
 }
 
 TEST_P(ModelLoadTest, RefusesArrayShapeThatDisagreesWithManifest) {

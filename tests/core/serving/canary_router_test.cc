@@ -54,5 +54,20 @@ TEST(CanaryRouterTest, GrowingThePercentOnlyAddsCustomersToTheCanary) {
   }
 }
 
+// "0007" is customer 7 to the model; routing must agree, or one customer
+// could see both variants depending on how a backend formats the id.
+TEST(CanaryRouterTest, LeadingZerosDoNotChangeTheVariant) {
+  for (int id = 1; id < 2000; ++id) {
+    const std::string plain = std::to_string(id);
+    for (const std::string& padded : {"0" + plain, "000" + plain}) {
+      ASSERT_EQ(CustomerBucket(padded, "salt"), CustomerBucket(plain, "salt")) << padded;
+      ASSERT_EQ(RouteCustomer(padded, "salt", 37.5), RouteCustomer(plain, "salt", 37.5)) << padded;
+    }
+  }
+  EXPECT_EQ(CanonicalCustomerId("0007"), "7");
+  EXPECT_EQ(CanonicalCustomerId("0"), "0");
+  EXPECT_EQ(CanonicalCustomerId("1000"), "1000");
+}
+
 }  // namespace
 }  // namespace easymoney

@@ -86,6 +86,59 @@ TEST(EventLog, AcknowledgesAfterWritingAndReadsBackInOrder) {
   }
 }
 
+// Appends one line and waits for its verdict.
+absl::Status AppendAndWait(EventLog& log, int i) {
+  absl::Status verdict;
+  std::atomic<bool> done{false};
+  log.Append(FormatEventRecord(Feedback(i)), [&](absl::Status status) {
+    verdict = status;
+    done = true;
+  });
+  log.Flush();
+  EXPECT_TRUE(done.load());
+  return verdict;
+}
+
+// The directory deleted (or its volume unmounted) while the server runs:
+// nothing is acknowledged that a reader of the directory would not find,
+// and once the directory is back the log writes there again.
+TEST(EventLog, AcknowledgesNothingWhileItsDirectoryIsGone) {
+  const std::string dir = TempDir("event_log_vanished");
+  std::atomic<int> errors{0};
+  EventLog::Options options = Opts(dir);
+  options.on_error = [&] { ++errors; };
+  auto log = EventLog::Open(options);
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_TRUE(AppendAndWait(**log, 0).ok());
+  fs::remove_all(dir);
+  for (int i = 1; i <= 3; ++i) {
+    const absl::Status refused = AppendAndWait(**log, i);
+    EXPECT_TRUE(absl::IsUnavailable(refused)) << refused;
+  }
+  EXPECT_GE(errors.load(), 3);
+  fs::create_directories(dir);
+  ASSERT_TRUE(AppendAndWait(**log, 4).ok());
+  const auto records = ReadAll(dir);
+  ASSERT_EQ(records.size(), 1u) << "only what was acknowledged after the directory came back";
+  EXPECT_EQ(records[0].request_id(), "r4");
+}
+
+// A segment removed by hand is not written to in the dark: the next lines
+// go to a new segment that readers find.
+TEST(EventLog, StartsANewSegmentWhenItsSegmentIsRemoved) {
+  const std::string dir = TempDir("event_log_unlinked");
+  auto log = EventLog::Open(Opts(dir));
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_TRUE(AppendAndWait(**log, 0).ok());
+  const std::string first = (*log)->current_segment();
+  fs::remove(first);
+  ASSERT_TRUE(AppendAndWait(**log, 1).ok());
+  EXPECT_NE((*log)->current_segment(), first);
+  const auto records = ReadAll(dir);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].request_id(), "r1");
+}
+
 TEST(EventLog, RotatesSegmentsAndNeverAppendsToAnOldOne) {
   const std::string dir = TempDir("event_log_rotate");
   for (int run = 0; run < 2; ++run) {

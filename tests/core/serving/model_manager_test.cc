@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "core/model/model_directory.h"
 #include "core/serving/routing_file.h"
@@ -300,6 +301,28 @@ TEST_F(ModelManagerTest, FollowsRoutingJsonWrittenByHand) {
   ASSERT_TRUE(WriteStringToFile(base_ + "/routing.json", R"({"stable_version": )").ok());
   manager->Rescan();
   EXPECT_EQ(StableOf(*manager), 1);
+}
+
+TEST_F(ModelManagerTest, ReportsRoutedVersionsThatCannotServeUntilTheyCan) {
+  WriteVersion();
+  auto manager = Create(Options());
+  const int64_t broken = WriteBrokenVersion();
+  ASSERT_TRUE(WriteStringToFile(base_ + "/routing.json",
+                                absl::StrCat(R"({"stable_version": "7", "canary_version": ")", broken,
+                                             R"(", "canary_percent": 10})"))
+                  .ok());
+  manager->Rescan();
+  EXPECT_EQ(StableOf(*manager), 1);
+  EXPECT_EQ(manager->Current()->canary, nullptr);
+  std::vector<std::string> problems = manager->Routing().routing_problems;
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_THAT(problems[0], HasSubstr("stable version 7, which cannot serve (not in the model base); version 1 "
+                                     "serves instead"));
+  EXPECT_THAT(problems[1], HasSubstr(absl::StrCat("canary version ", broken, ", which cannot serve (FAILED: ")));
+  // Repaired: the routing is followed and nothing is reported.
+  ASSERT_TRUE(WriteStringToFile(base_ + "/routing.json", R"({"stable_version": "1"})").ok());
+  manager->Rescan();
+  EXPECT_TRUE(manager->Routing().routing_problems.empty());
 }
 
 // routing.json that cannot be written (a read-only model base, a full

@@ -1,6 +1,7 @@
 #include "core/serving/routing_file.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <string>
@@ -82,19 +83,39 @@ TEST(RoutingFileTest, AMalformedFileIsRetriedUntilItCanBeRead) {
   EXPECT_EQ((*read)->canary_percent(), 20);
 }
 
-TEST(RoutingFileTest, AnUnreadableFileIsRetriedOnceItsPermissionIsFixed) {
-  if (geteuid() == 0) GTEST_SKIP() << "root reads files whatever their mode";
-  const std::string base = testing::MakeTempDir("routing");
+// The scenario of AnUnreadableFileIsRetriedOnceItsPermissionIsFixed; 0 when
+// it behaved, else the number of the step that did not.
+int UnreadableThenFixed(const std::string& base) {
   const std::string path = base + "/routing.json";
-  ASSERT_TRUE(WriteStringToFile(path, R"({"stable_version": "3"})").ok());
-  ASSERT_EQ(chmod(path.c_str(), 0), 0);
+  if (!WriteStringToFile(path, R"({"stable_version": "3"})").ok()) return 1;
+  if (chmod(path.c_str(), 0) != 0) return 2;
   RoutingFile file(base);
-  EXPECT_FALSE(file.ReadIfChanged().ok());
-  ASSERT_EQ(chmod(path.c_str(), 0644), 0);  // Size and modification time unchanged.
+  if (file.ReadIfChanged().ok()) return 3;
+  if (chmod(path.c_str(), 0644) != 0) return 4;  // Size and modification time unchanged.
   auto read = file.ReadIfChanged();
-  ASSERT_TRUE(read.ok()) << read.status();
-  ASSERT_TRUE(read->has_value());
-  EXPECT_EQ((*read)->stable_version(), 3);
+  if (!read.ok() || !read->has_value()) return 5;
+  return (*read)->stable_version() == 3 ? 0 : 6;
+}
+
+// Root reads a file whatever its mode: as root the scenario runs in a child
+// that has dropped to an unprivileged user.
+TEST(RoutingFileTest, AnUnreadableFileIsRetriedOnceItsPermissionIsFixed) {
+  const std::string base = testing::MakeTempDir("routing");
+  if (geteuid() != 0) {
+    EXPECT_EQ(UnreadableThenFixed(base), 0);
+    return;
+  }
+  ASSERT_EQ(chmod(base.c_str(), 0777), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(100);
+    _exit(UnreadableThenFixed(base));
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "step that failed (100: could not drop to an unprivileged user)";
 }
 
 TEST(RoutingFileTest, InvalidateMakesTheNextReadReadAgain) {
