@@ -195,7 +195,7 @@ void RecommenderServer::AnalysisLoop() {
       seconds_since_certificate_check = 0;
       UpdateCertificateExpiry();
     }
-    metrics_->SetRoutingProblems(static_cast<int>(models_->Routing().routing_problems.size()));
+    metrics_->SetRoutingProblems(static_cast<int>(models_->RoutingProblems()->size()));
     metrics_->SetProtobufLogLines(ProtobufLogLines());
     const std::shared_ptr<const ServingSet> serving = models_->Current();
     if (serving == nullptr) continue;
@@ -294,12 +294,15 @@ void RecommenderServer::ReloadTokens() {
 void RecommenderServer::Wait() { grpc_server_->Wait(); }
 
 void RecommenderServer::StartDrain() {
-  draining_.store(true);
-  SetServing(false);
+  absl::MutexLock lock(&health_mu_);
+  draining_ = true;
+  SetServingLocked(false);
 }
 
 void RecommenderServer::Reload() {
-  models_->Rescan();
+  // The scan itself runs on the poll thread: a load in progress there must
+  // not hold up the signal thread (a SIGTERM after this SIGHUP).
+  models_->RescanSoon();
   ReloadTokens();
 }
 
@@ -312,7 +315,11 @@ void RecommenderServer::Shutdown(absl::Duration grace) {
 }
 
 void RecommenderServer::SetServing(bool serving) {
-  if (draining_.load()) serving = false;
+  absl::MutexLock lock(&health_mu_);
+  SetServingLocked(serving && !draining_);
+}
+
+void RecommenderServer::SetServingLocked(bool serving) {
   for (grpc::Server* server : {grpc_server_.get(), health_server_.get()}) {
     if (server == nullptr) continue;
     grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();

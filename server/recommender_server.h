@@ -109,8 +109,8 @@ class RecommenderServer {
   void StartDrain();
   // Stops accepting RPCs, lets running ones finish within `grace`.
   void Shutdown(absl::Duration grace = absl::Seconds(5));
-  // SIGHUP's meaning: look for new model versions and routing, and re-read
-  // the token file, now rather than at the next poll.
+  // SIGHUP's meaning: look for new model versions and routing now rather
+  // than at the next poll (on the poll thread), and re-read the token file.
   void Reload();
 
  private:
@@ -137,9 +137,12 @@ class RecommenderServer {
   // Reads certificate_file_'s expiry into the metrics; logs a failure.
   void UpdateCertificateExpiry();
   // Health status on the main port and the health port; never SERVING
-  // again once draining.
-  void SetServing(bool serving);
-  std::atomic<bool> draining_{false};
+  // again once draining (the check and the change under one lock, so a
+  // publication racing with StartDrain cannot turn health back on).
+  void SetServing(bool serving) ABSL_LOCKS_EXCLUDED(health_mu_);
+  void SetServingLocked(bool serving) ABSL_EXCLUSIVE_LOCKS_REQUIRED(health_mu_);
+  absl::Mutex health_mu_;
+  bool draining_ ABSL_GUARDED_BY(health_mu_) = false;
   // The stable version the reassignment share was last computed for. Only
   // the analysis thread touches it.
   std::shared_ptr<const Model> compared_stable_;

@@ -324,7 +324,7 @@ grpc::ServerUnaryReactor* RecommenderService::GetModelInfo(grpc::CallbackServerC
   if (call.status.ok()) {
     FillModelInfo(*call.serving->stable, Variant::kStable, response->add_models());
     if (call.serving->canary) FillModelInfo(*call.serving->canary, Variant::kCanary, response->add_models());
-    for (const std::string& problem : models_->Routing().routing_problems) response->add_routing_problems(problem);
+    for (const std::string& problem : *models_->RoutingProblems()) response->add_routing_problems(problem);
   }
   call.reactor->Finish(call.status);
   return call.reactor;

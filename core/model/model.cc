@@ -85,6 +85,11 @@ constexpr double kMaxScoreBound = 1e30;
 
 absl::Status CheckScoreBound(int64_t products, int64_t factors, float max_customer, float max_product,
                              double popularity_weight, float max_popularity) {
+  // Serving multiplies by the weight as a float.
+  if (!std::isfinite(static_cast<float>(popularity_weight))) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("scores could overflow: popularity_weight %g does not fit a float", popularity_weight));
+  }
   const double max_coordinate =
       std::max(static_cast<double>(max_customer), static_cast<double>(products) * max_product);
   const double bound = static_cast<double>(factors) * max_coordinate * max_product +
@@ -396,9 +401,9 @@ absl::Status ReadVerified(const std::filesystem::path& dir, const std::string& f
                           NpyDtype dtype, size_t dimensions, absl::FunctionRef<void*(const NpyHeader&)> allocate) {
   if (auto status = CheckListed(dir, file, manifest); !status.ok()) return status;
   std::string actual;
-  // A file with the wrong number of dimensions is read into a buffer of its
-  // size and refused below, after its checksum (which names the real cause
-  // when the file is simply corrupt).
+  // A header that parses but disagrees with the manifest is refused before
+  // any data is read (below); one that does not parse is refused after its
+  // checksum, which names the real cause when the file is simply corrupt.
   // The header first, against the manifest: a file whose shape disagrees is
   // refused before its data is read or hashed, so a lying or sparse file of
   // any size costs a header's read.
@@ -526,16 +531,18 @@ bool UsableInPlace(const MappedArray& array) {
 
 RowMajorMatrix ClusterMeanFactors(const ModelManifest& manifest, const CustomerArraysView& customers) {
   const Eigen::Map<const RowMajorMatrix> factors(customers.factors, customers.factor_rows, customers.factor_cols);
-  RowMajorMatrix means = RowMajorMatrix::Zero(manifest.num_clusters(), customers.factor_cols);
+  // Summed in double: a float sum of millions of large (but bounded)
+  // coordinates could overflow where their mean does not.
+  Eigen::MatrixXd sums = Eigen::MatrixXd::Zero(manifest.num_clusters(), customers.factor_cols);
   std::vector<int64_t> sizes(static_cast<size_t>(manifest.num_clusters()), 0);
   for (size_t row = 0; row < customers.clusters.size(); ++row) {
-    means.row(customers.clusters[row]) += factors.row(static_cast<Eigen::Index>(row));
+    sums.row(customers.clusters[row]) += factors.row(static_cast<Eigen::Index>(row)).cast<double>();
     ++sizes[customers.clusters[row]];
   }
   for (int c = 0; c < manifest.num_clusters(); ++c) {
-    if (sizes[c] > 0) means.row(c) /= static_cast<float>(sizes[c]);
+    if (sizes[c] > 0) sums.row(c) /= static_cast<double>(sizes[c]);
   }
-  return means;
+  return sums.cast<float>();
 }
 
 std::vector<int32_t> MinimumAges(const ModelManifest& manifest) {

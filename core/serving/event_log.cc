@@ -103,6 +103,8 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(Options options) {
   std::unique_ptr<EventLog> log(new EventLog(std::move(options)));
   {
     absl::MutexLock lock(&log->writer_mu_);
+    struct stat directory;
+    if (stat(log->options_.directory.c_str(), &directory) == 0) log->directory_device_ = directory.st_dev;
     const int64_t next = segments->empty() ? 1 : segments->back().first + 1;
     if (auto status = log->OpenSegment(next); !status.ok()) return status;
   }
@@ -165,8 +167,14 @@ absl::Status EventLog::EnsureSegmentLocked() {
     close(fd_);
     fd_ = -1;
   }
-  // The directory is not recreated: where it vanished with its volume, a new
-  // one would be on another disk than the readers'.
+  // The directory is not recreated, and a directory on another device than
+  // the one opened is refused: where the log's volume was unmounted, the
+  // mount point left behind is on another disk than the readers'.
+  struct stat directory;
+  if (stat(options_.directory.c_str(), &directory) == 0 && directory.st_dev != directory_device_) {
+    return absl::UnavailableError(absl::StrCat("event log directory ", options_.directory,
+                                               " is on another device than when it was opened (unmounted?)"));
+  }
   return OpenSegment(segment_number_ + 1);
 }
 

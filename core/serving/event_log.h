@@ -93,6 +93,8 @@ class EventLog {
   int64_t segment_number_ ABSL_GUARDED_BY(writer_mu_) = 0;
   int64_t segment_bytes_ ABSL_GUARDED_BY(writer_mu_) = 0;
   std::string writer_segment_path_ ABSL_GUARDED_BY(writer_mu_);
+  // The device of the directory when the log was opened.
+  uint64_t directory_device_ ABSL_GUARDED_BY(writer_mu_) = 0;
   std::chrono::steady_clock::time_point last_sync_ ABSL_GUARDED_BY(writer_mu_);
   std::thread writer_;
 };

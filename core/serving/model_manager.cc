@@ -64,13 +64,23 @@ ModelManager::~ModelManager() {
   if (poller_.joinable()) poller_.join();
 }
 
+void ModelManager::RescanSoon() {
+  if (poller_.joinable()) {
+    absl::MutexLock lock(&mu_);
+    rescan_requested_ = true;
+    return;
+  }
+  Rescan();
+}
+
 void ModelManager::PollLoop() {
   while (true) {
     {
       absl::MutexLock lock(&mu_);
-      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
-      mu_.AwaitWithTimeout(absl::Condition(&stopping), options_.poll_interval);
+      auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || rescan_requested_; };
+      mu_.AwaitWithTimeout(absl::Condition(&woken), options_.poll_interval);
       if (stopping_) return;
+      rescan_requested_ = false;
     }
     Rescan();
   }
@@ -113,11 +123,12 @@ bool ModelManager::EnsureLoaded(int64_t version) {
   std::fprintf(stderr, "model manager: loaded version %lld in %.3f s (%lld customers, %s)\n",
                static_cast<long long>(version), seconds, static_cast<long long>((*model)->num_customers()),
                MappedSummary(**model).c_str());
-  VersionSource::Fingerprint loaded_fingerprint = source_.FingerprintOf(version);
-  const int64_t bytes = loaded_fingerprint.total_bytes;
+  const int64_t bytes = fingerprint.total_bytes;
   absl::MutexLock lock(&mu_);
   failures_.erase(version);
-  loaded_[version] = {*std::move(model), std::move(loaded_fingerprint), bytes, seconds, absl::Now()};
+  // The fingerprint from before the load: files changed while it was read
+  // are reported by the next scan.
+  loaded_[version] = {*std::move(model), fingerprint, bytes, seconds, absl::Now()};
   return true;
 }
 
@@ -129,7 +140,9 @@ void ModelManager::CheckLoadedFilesUnchanged() {
   }
   for (auto& [version, fingerprint] : loaded) {
     VersionSource::Fingerprint now = source_.FingerprintOf(version);
-    if (now == fingerprint) continue;
+    // A directory removed (a rollback target cleaned up) is not a change of
+    // what serves: nothing reads its files again.
+    if (now == fingerprint || now.files.empty()) continue;
     std::fprintf(stderr,
                  "model manager: the files of loaded version %lld changed on disk; it goes on serving what was "
                  "loaded and validated%s. Publish new versions as new directories.\n",
@@ -202,6 +215,18 @@ void ModelManager::Rescan() {
   }
   for (int64_t version : policy_.LoadOrder(*versions, newest_loaded)) {
     if (EnsureLoaded(version)) break;
+  }
+  // Versions the routing names are loaded whenever they can be (a canary
+  // whose copy completes after routing.json named it, a FAILED one
+  // repaired), not only when routing.json changes. Cheap when loaded or
+  // failed with unchanged files.
+  std::vector<int64_t> routed;
+  {
+    absl::MutexLock lock(&mu_);
+    routed = {routing_.stable_version(), routing_.canary_version(), routing_.shadow_version()};
+  }
+  for (int64_t version : routed) {
+    if (version > 0) EnsureLoaded(version);
   }
   Decided decided;
   {
@@ -323,6 +348,8 @@ void ModelManager::UpdateRoutingProblemsLocked(const RoutedVersions& routed) {
       std::fprintf(stderr, "model manager: every routed version serves again\n");
     }
     routing_problems_ = std::move(problems);
+    routing_problems_snapshot_.store(std::make_shared<const std::vector<std::string>>(routing_problems_),
+                                     std::memory_order_release);
   }
 }
 

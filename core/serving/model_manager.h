@@ -123,6 +123,9 @@ class ModelManager {
 
   // Re-reads routing.json if it changed, loads new versions, republishes.
   void Rescan() ABSL_LOCKS_EXCLUDED(scan_mu_, mu_);
+  // Asks the poll thread to rescan now and returns at once; without a poll
+  // thread, rescans on the caller's thread.
+  void RescanSoon() ABSL_LOCKS_EXCLUDED(scan_mu_, mu_);
 
   // Sets the routing (see RoutingChange) and persists it to routing.json.
   // FAILED_PRECONDITION when a named version cannot be loaded and
@@ -143,6 +146,11 @@ class ModelManager {
   absl::StatusOr<RoutingState> Rollback() ABSL_LOCKS_EXCLUDED(mu_);
 
   RoutingState Routing() const ABSL_LOCKS_EXCLUDED(mu_);
+  // RoutingState::routing_problems without taking the manager's lock (for
+  // the request path). Never null.
+  std::shared_ptr<const std::vector<std::string>> RoutingProblems() const {
+    return routing_problems_snapshot_.load(std::memory_order_acquire);
+  }
   // Every version on disk or known, ascending.
   std::vector<VersionStatus> ListVersions() const ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -219,6 +227,9 @@ class ModelManager {
   // What the last reconciliation found wrong with the routing (logged when
   // it changes).
   std::vector<std::string> routing_problems_ ABSL_GUARDED_BY(mu_);
+  std::atomic<std::shared_ptr<const std::vector<std::string>>> routing_problems_snapshot_{
+      std::make_shared<const std::vector<std::string>>()};
+  bool rescan_requested_ ABSL_GUARDED_BY(mu_) = false;
   // Bumped by every admin routing change, so a routing.json read that
   // raced with one is discarded instead of undoing it.
   int64_t routing_generation_ ABSL_GUARDED_BY(mu_) = 0;

@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -32,9 +34,14 @@ RoutingFile::RoutingFile(const std::string& model_base)
 
 absl::StatusOr<std::optional<easymoney::model::v1::RoutingConfig>> RoutingFile::ReadIfChanged() {
   struct stat info;
-  const std::string stamp = stat(path_.c_str(), &info) == 0
-                                ? absl::StrCat(info.st_size, ":", info.st_mtim.tv_sec, ".", info.st_mtim.tv_nsec)
-                                : "";
+  std::string stamp;
+  if (stat(path_.c_str(), &info) == 0) {
+    stamp = absl::StrCat(info.st_size, ":", info.st_mtim.tv_sec, ".", info.st_mtim.tv_nsec);
+  } else if (errno != ENOENT) {
+    // Only a file that is not there means "no routing": a storage error
+    // (EACCES, EIO, a stale NFS handle) must not drop a rollout.
+    return absl::UnavailableError(absl::StrCat("cannot stat ", path_, ": ", std::strerror(errno)));
+  }
   if (read_stamp_.has_value() && *read_stamp_ == stamp) return std::nullopt;
   easymoney::model::v1::RoutingConfig config;
   if (!stamp.empty()) {

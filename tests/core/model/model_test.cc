@@ -236,6 +236,15 @@ TEST(ModelTest, RefusesFactorsWhoseScoresCouldOverflow) {
               HasSubstr("scores could overflow"));
 }
 
+// Serving multiplies popularity by the weight as a float: a weight beyond
+// float's range is Inf there, whatever the popularity.
+TEST(ModelTest, RefusesAPopularityWeightBeyondFloat) {
+  TestModel model = MakeTestModel();
+  model.manifest.mutable_training()->set_popularity_weight(1e39);
+  EXPECT_THAT(Model::FromArrays(1, model.manifest, model.arrays).status().message(),
+              HasSubstr("popularity_weight 1e+39 does not fit a float"));
+}
+
 TEST(ModelTest, AcceptsLargeFactorsWhoseScoresStayFinite) {
   TestModel model = MakeTestModel();
   model.arrays.customer_factors(2, 1) = 1e10f;
