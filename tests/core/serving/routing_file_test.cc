@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <string>
 
 #include "absl/status/status.h"
@@ -100,11 +101,15 @@ int UnreadableThenFixed(const std::string& base) {
 // Root reads a file whatever its mode: as root the scenario runs in a child
 // that has dropped to an unprivileged user.
 TEST(RoutingFileTest, AnUnreadableFileIsRetriedOnceItsPermissionIsFixed) {
-  const std::string base = testing::MakeTempDir("routing");
   if (geteuid() != 0) {
-    EXPECT_EQ(UnreadableThenFixed(base), 0);
+    EXPECT_EQ(UnreadableThenFixed(testing::MakeTempDir("routing")), 0);
     return;
   }
+  // Directly under /tmp, so that the unprivileged user can reach it whatever
+  // the modes of the test's own temporary directories.
+  char pattern[] = "/tmp/easymoney-routing-XXXXXX";
+  ASSERT_NE(mkdtemp(pattern), nullptr);
+  const std::string base = pattern;
   ASSERT_EQ(chmod(base.c_str(), 0777), 0);
   const pid_t child = fork();
   ASSERT_GE(child, 0);
@@ -114,6 +119,7 @@ TEST(RoutingFileTest, AnUnreadableFileIsRetriedOnceItsPermissionIsFixed) {
   }
   int status = 0;
   ASSERT_EQ(waitpid(child, &status, 0), child);
+  std::filesystem::remove_all(base);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "step that failed (100: could not drop to an unprivileged user)";
 }
