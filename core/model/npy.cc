@@ -212,6 +212,31 @@ absl::StatusOr<NpyHeader> ParseHeaderPrefix(absl::string_view file_bytes, uint64
   return header;
 }
 
+// Reads up to `size` bytes at `fd`'s offset (short only at EOF). `name`
+// labels errors.
+absl::StatusOr<size_t> ReadFully(int fd, char* out, size_t size, absl::string_view name) {
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t got = read(fd, out + done, size - done);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return absl::InvalidArgumentError(absl::StrCat(name, ": read failed: ", std::strerror(errno)));
+    if (got == 0) break;
+    done += static_cast<size_t>(got);
+  }
+  return done;
+}
+
+// Reads the start of a file of `file_size` bytes at `fd` into `prefix` and
+// parses its header; numpy's headers are a few hundred bytes, and one longer
+// than kNpyMaxHeaderBytes is refused.
+absl::StatusOr<NpyHeader> ReadHeaderPrefix(int fd, uint64_t file_size, absl::string_view name, std::string& prefix) {
+  prefix.assign(static_cast<size_t>(std::min<uint64_t>(file_size, kNpyMaxHeaderBytes)), '\0');
+  auto got = ReadFully(fd, prefix.data(), prefix.size(), name);
+  if (!got.ok()) return got.status();
+  prefix.resize(*got);
+  return ParseHeaderPrefix(prefix, file_size, name);
+}
+
 }  // namespace
 
 absl::StatusOr<NpyHeader> ParseNpyHeader(absl::string_view file_bytes, absl::string_view name) {
@@ -223,17 +248,8 @@ absl::StatusOr<NpyHeader> ReadNpyHeader(const std::string& path, absl::string_vi
   auto opened = OpenRegularFile(path, name);
   if (!opened.ok()) return opened.status();
   absl::Cleanup closer = [fd = opened->fd] { close(fd); };
-  std::string prefix(static_cast<size_t>(std::min<uint64_t>(opened->size, kNpyMaxHeaderBytes)), '\0');
-  size_t done = 0;
-  while (done < prefix.size()) {
-    const ssize_t got = read(opened->fd, prefix.data() + done, prefix.size() - done);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) return absl::InvalidArgumentError(absl::StrCat(name, ": read failed: ", std::strerror(errno)));
-    if (got == 0) break;
-    done += static_cast<size_t>(got);
-  }
-  prefix.resize(done);
-  return ParseHeaderPrefix(prefix, opened->size, name);
+  std::string prefix;
+  return ReadHeaderPrefix(opened->fd, opened->size, name, prefix);
 }
 
 absl::StatusOr<std::string> Sha256HexOfFile(const std::string& path) {
@@ -243,11 +259,10 @@ absl::StatusOr<std::string> Sha256HexOfFile(const std::string& path) {
   Sha256Hasher hasher;
   std::vector<char> chunk(size_t{1} << 20);
   while (true) {
-    const ssize_t got = read(opened->fd, chunk.data(), chunk.size());
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) return absl::InvalidArgumentError(absl::StrCat(path, ": read failed: ", std::strerror(errno)));
-    if (got == 0) break;
-    hasher.Update(chunk.data(), static_cast<size_t>(got));
+    auto got = ReadFully(opened->fd, chunk.data(), chunk.size(), path);
+    if (!got.ok()) return got.status();
+    if (*got == 0) break;
+    hasher.Update(chunk.data(), *got);
   }
   return hasher.FinishHex();
 }
@@ -260,24 +275,9 @@ absl::StatusOr<NpyHeader> ReadNpyInto(const std::string& path, absl::string_view
   const int fd = opened->fd;
   absl::Cleanup closer = [fd] { close(fd); };
   const uint64_t file_size = opened->size;
-  // Reads exactly `size` bytes at the current offset (short only at EOF).
-  auto read_fully = [&](char* out, size_t size) -> absl::StatusOr<size_t> {
-    size_t done = 0;
-    while (done < size) {
-      const ssize_t got = read(fd, out + done, size - done);
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0) return absl::InvalidArgumentError(absl::StrCat(name, ": read failed: ", std::strerror(errno)));
-      if (got == 0) break;
-      done += static_cast<size_t>(got);
-    }
-    return done;
-  };
-  // numpy's headers are a few hundred bytes; a longer one is refused below.
-  std::string prefix(static_cast<size_t>(std::min<uint64_t>(file_size, kNpyMaxHeaderBytes)), '\0');
-  auto got = read_fully(prefix.data(), prefix.size());
-  if (!got.ok()) return got.status();
-  prefix.resize(*got);
-  auto header = ParseHeaderPrefix(prefix, file_size, name);
+  auto read_fully = [&](char* out, size_t size) { return ReadFully(fd, out, size, name); };
+  std::string prefix;
+  auto header = ReadHeaderPrefix(fd, file_size, name, prefix);
   if (!header.ok()) return header.status();
   if (header->dtype != dtype) {
     return absl::InvalidArgumentError(
