@@ -6,7 +6,7 @@
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/status.h>
 
-#include "core/auth/access_token_file.h"
+#include "core/auth/access_tokens.h"
 #include "core/auth/access_tokens.h"
 #include "server/server_metrics.h"
 

@@ -45,6 +45,21 @@ absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(con
     server->UpdateCertificateExpiry();
   }
   server->authorizer_ = std::make_unique<CallAuthorizer>(server->tokens_.get(), server->metrics_.get());
+  if (!options.feedback_key_file.empty()) {
+    auto keys = SigningKeyFile::Open(options.feedback_key_file);
+    if (!keys.ok()) return keys.status();
+    server->signing_keys_ = *std::move(keys);
+    SigningKeyFile* file = server->signing_keys_.get();
+    server->request_ids_ = std::make_unique<RequestIdSigner>([file] { return file->Current(); });
+  } else {
+    // Without a shared key, ids verify only on this process: fine for one
+    // server, wrong behind a load balancer (feedback that reaches another
+    // replica, or this one after a restart, is refused).
+    auto keys = SigningKeys::Random();
+    if (!keys.ok()) return keys.status();
+    auto shared = std::make_shared<const SigningKeys>(*std::move(keys));
+    server->request_ids_ = std::make_unique<RequestIdSigner>([shared] { return shared; });
+  }
   if (!options.event_log_dir.empty()) {
     EventLog::Options log_options;
     log_options.directory = options.event_log_dir;
@@ -55,7 +70,8 @@ absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(con
     auto event_log = EventLog::Open(std::move(log_options));
     if (!event_log.ok()) return event_log.status();
     server->event_log_ = *std::move(event_log);
-    server->feedback_ = std::make_unique<FeedbackRecorder>(server->event_log_.get());
+    server->feedback_ = std::make_unique<FeedbackRecorder>(server->event_log_.get(), server->request_ids_.get(),
+                                                           FeedbackRecorder::Options{.window = options.feedback_window});
     // Events already recorded are not counted again when a backend retries
     // across a restart.
     auto history = server->feedback_->LoadHistory();
@@ -102,20 +118,29 @@ absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(con
                                   .admission = server->admission_.get(),
                                   .window = &server->window_,
                                   .feedback = server->feedback_.get(),
+                                  .request_ids = server->request_ids_.get(),
                                   .event_log = server->event_log_.get(),
                                   .served_log_sample = options.served_log_sample});
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  ServerMetrics* server_metrics = server->metrics_.get();
+  auto listener = ConnectionListener::Bind(
+      {.address = options.grpc_address, .on_refused = [server_metrics] { server_metrics->OnConnectionRefused("grpc"); }});
+  if (!listener.ok()) return listener.status();
+  server->listener_ = *std::move(listener);
+  server->port_ = server->listener_->port();
   grpc::ServerBuilder builder;
   ApplyServerSettings(builder);
-  builder.AddListeningPort(options.grpc_address, credentials, &server->port_);
+  auto acceptor = builder.experimental().AddExternalConnectionAcceptor(
+      grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, credentials);
   builder.RegisterService(server->service_.get());
   builder.RegisterService(server->admin_service_.get());
   server->grpc_server_ = builder.BuildAndStart();
-  if (server->grpc_server_ == nullptr || server->port_ == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen for gRPC on ", options.grpc_address));
+  if (server->grpc_server_ == nullptr) {
+    return absl::UnavailableError(absl::StrCat("cannot start the gRPC server on ", options.grpc_address));
   }
+  server->listener_->Start(std::move(acceptor));
   // Not ready until a model is published (load balancers and Kubernetes
   // probes read this).
   if (!options.health_address.empty()) {
@@ -123,12 +148,26 @@ absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(con
     // container (exec probes, Docker HEALTHCHECK) and cannot present the
     // client certificate or token the main port asks for. It says nothing
     // about customers, so it needs no protection; bind it to loopback.
+    // The probe's port may use half of the descriptors the main port keeps
+    // back, so that while connections to the main port are refused a probe
+    // still connects and reads NOT_SERVING.
+    const int main_bound = server->listener_->max_descriptors();
+    auto health_listener = ConnectionListener::Bind(
+        {.address = options.health_address,
+         .max_descriptors = main_bound + (ConnectionListener::DescriptorLimit() - main_bound) / 2,
+         .on_refused = [server_metrics] { server_metrics->OnConnectionRefused("health"); }});
+    if (!health_listener.ok()) return health_listener.status();
+    server->health_listener_ = *std::move(health_listener);
+    server->health_port_ = server->health_listener_->port();
     grpc::ServerBuilder health_builder;
-    health_builder.AddListeningPort(options.health_address, grpc::InsecureServerCredentials(), &server->health_port_);
+    ApplyServerSettings(health_builder);
+    auto health_acceptor = health_builder.experimental().AddExternalConnectionAcceptor(
+        grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, grpc::InsecureServerCredentials());
     server->health_server_ = health_builder.BuildAndStart();
-    if (server->health_server_ == nullptr || server->health_port_ == 0) {
-      return absl::UnavailableError(absl::StrCat("cannot listen for health checks on ", options.health_address));
+    if (server->health_server_ == nullptr) {
+      return absl::UnavailableError(absl::StrCat("cannot start the health server on ", options.health_address));
     }
+    server->health_listener_->Start(std::move(health_acceptor));
   }
   server->SetServing(server->models_->Current() != nullptr);
   server->analysis_thread_ = std::thread([self] { self->AnalysisLoop(); });
@@ -188,7 +227,15 @@ void RecommenderServer::AnalysisLoop() {
       if (stopping_) return;
     }
     metrics_->SetInFlight(admission_->in_flight());
+    SetRefusingConnections(listener_->RefusedRecently(absl::Seconds(5)));
     ReloadTokens();
+    ReloadSigningKeys();
+    if (feedback_ != nullptr) {
+      for (int r = 0; r < kNumFeedbackRefusals; ++r) {
+        const auto refusal = static_cast<FeedbackRefusal>(r);
+        metrics_->SetFeedbackRefused(refusal, feedback_->refused(refusal));
+      }
+    }
     // A renewed certificate is taken by gRPC's watcher; its new date shows
     // here within a minute.
     if (!certificate_file_.empty() && ++seconds_since_certificate_check == 60) {
@@ -271,6 +318,24 @@ void RecommenderServer::UpdateCertificateExpiry() {
   metrics_->SetCertificateExpiry(*expiry);
 }
 
+void RecommenderServer::ReloadSigningKeys() {
+  if (signing_keys_ == nullptr) return;
+  const absl::StatusOr<bool> reloaded = signing_keys_->ReloadIfChanged();
+  if (!reloaded.ok() || *reloaded) {
+    audit_->Record("feedback-key-file", "ReloadSigningKeys",
+                   absl::StrCat(signing_keys_->path(), ": ", signing_keys_->Current()->size(), " keys in force"),
+                   reloaded.status());
+  }
+  if (!reloaded.ok()) {
+    std::fprintf(stderr, "recommender-server: feedback key file refused: %s\n",
+                 std::string(reloaded.status().message()).c_str());
+  } else if (*reloaded) {
+    std::fprintf(stderr, "recommender-server: feedback key file %s reloaded: %d keys, signing with \"%s\"\n",
+                 signing_keys_->path().c_str(), signing_keys_->Current()->size(),
+                 signing_keys_->Current()->signing().id.c_str());
+  }
+}
+
 void RecommenderServer::ReloadTokens() {
   if (tokens_ == nullptr) return;
   const absl::StatusOr<bool> reloaded = tokens_->ReloadIfChanged();
@@ -304,11 +369,16 @@ void RecommenderServer::Reload() {
   // not hold up the signal thread (a SIGTERM after this SIGHUP).
   models_->RescanSoon();
   ReloadTokens();
+  ReloadSigningKeys();
 }
 
 void RecommenderServer::Shutdown(absl::Duration grace) {
   if (grpc_server_ == nullptr) return;
   SetServing(false);
+  // New connections are refused by the kernel from here on (clients fail
+  // over at once); those already open finish their calls.
+  listener_->Stop();
+  if (health_listener_ != nullptr) health_listener_->Stop();
   const auto deadline = std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace);
   grpc_server_->Shutdown(deadline);
   if (health_server_ != nullptr) health_server_->Shutdown(deadline);
@@ -316,8 +386,21 @@ void RecommenderServer::Shutdown(absl::Duration grace) {
 
 void RecommenderServer::SetServing(bool serving) {
   absl::MutexLock lock(&health_mu_);
-  SetServingLocked(serving && !draining_);
+  published_ = serving;
+  UpdateHealthLocked();
 }
+
+void RecommenderServer::SetRefusingConnections(bool refusing) {
+  absl::MutexLock lock(&health_mu_);
+  if (refusing_connections_ == refusing) return;
+  refusing_connections_ = refusing;
+  std::fprintf(stderr, "recommender-server: %s\n",
+               refusing ? "health NOT_SERVING: the gRPC port refuses connections for lack of descriptors"
+                        : "the gRPC port accepts connections again");
+  UpdateHealthLocked();
+}
+
+void RecommenderServer::UpdateHealthLocked() { SetServingLocked(published_ && !refusing_connections_ && !draining_); }
 
 void RecommenderServer::SetServingLocked(bool serving) {
   for (grpc::Server* server : {grpc_server_.get(), health_server_.get()}) {

@@ -12,13 +12,15 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "core/auth/access_token_file.h"
+#include "core/auth/access_tokens.h"
 #include "core/auth/audit_log.h"
+#include "core/auth/signing_keys.h"
 #include "core/serving/admission.h"
 #include "core/serving/canary_analysis.h"
 #include "core/serving/cpu_shed_controller.h"
 #include "core/serving/model_manager.h"
 #include "server/call_authorizer.h"
+#include "server/connection_listener.h"
 #include "server/model_admin_service.h"
 #include "server/recommender_service.h"
 #include "server/server_metrics.h"
@@ -62,6 +64,12 @@ class RecommenderServer {
     // Share of RecommendProducts answers written to the event log.
     double served_log_sample = 1.0;
     int64_t event_log_segment_bytes = int64_t{64} << 20;
+    // The keys that sign request ids (core/auth/signing_keys.h), shared by
+    // every replica and re-read when the file changes; empty: a random key
+    // of this process (feedback is then accepted only here, until restart).
+    std::string feedback_key_file;
+    // How old an answer feedback may still be about.
+    absl::Duration feedback_window = absl::Hours(24 * 30);
     // TLS on the gRPC port; nullopt serves plaintext. (The binary insists
     // on --plaintext for that; this library default suits in-process tests.)
     std::optional<TlsSettings> tls;
@@ -110,7 +118,8 @@ class RecommenderServer {
   // Stops accepting RPCs, lets running ones finish within `grace`.
   void Shutdown(absl::Duration grace = absl::Seconds(5));
   // SIGHUP's meaning: look for new model versions and routing now rather
-  // than at the next poll (on the poll thread), and re-read the token file.
+  // than at the next poll (on the poll thread), and re-read the token and
+  // feedback key files.
   void Reload();
 
  private:
@@ -134,15 +143,24 @@ class RecommenderServer {
   void CpuShedLoop(absl::Duration interval);
   void AnalyseCanary(const ServingSet& serving);
   void ReloadTokens();
+  void ReloadSigningKeys();
   // Reads certificate_file_'s expiry into the metrics; logs a failure.
   void UpdateCertificateExpiry();
   // Health status on the main port and the health port; never SERVING
   // again once draining (the check and the change under one lock, so a
   // publication racing with StartDrain cannot turn health back on).
+  // SERVING needs a published model, no drain, and a main port that has
+  // not refused a connection for lack of descriptors in the last few
+  // seconds (a replica that cannot take new connections should leave the
+  // load balancer's rotation until it can).
   void SetServing(bool serving) ABSL_LOCKS_EXCLUDED(health_mu_);
+  void SetRefusingConnections(bool refusing) ABSL_LOCKS_EXCLUDED(health_mu_);
+  void UpdateHealthLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(health_mu_);
   void SetServingLocked(bool serving) ABSL_EXCLUSIVE_LOCKS_REQUIRED(health_mu_);
   absl::Mutex health_mu_;
   bool draining_ ABSL_GUARDED_BY(health_mu_) = false;
+  bool published_ ABSL_GUARDED_BY(health_mu_) = false;
+  bool refusing_connections_ ABSL_GUARDED_BY(health_mu_) = false;
   // The stable version the reassignment share was last computed for. Only
   // the analysis thread touches it.
   std::shared_ptr<const Model> compared_stable_;
@@ -157,6 +175,8 @@ class RecommenderServer {
   std::thread cpu_shed_thread_;
   std::unique_ptr<Admission> admission_;
   std::unique_ptr<EventLog> event_log_;
+  std::unique_ptr<SigningKeyFile> signing_keys_;  // Null: a random key of this process.
+  std::unique_ptr<RequestIdSigner> request_ids_;
   std::unique_ptr<FeedbackRecorder> feedback_;
   std::unique_ptr<AccessTokenFile> tokens_;  // Null: no authentication.
   std::string certificate_file_;             // Empty: plaintext.
@@ -164,6 +184,10 @@ class RecommenderServer {
   std::unique_ptr<RecommenderService> service_;
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<ModelAdminService> admin_service_;
+  // Accept the connections of grpc_server_ and health_server_
+  // (connection_listener.h says why gRPC's own listener is not used).
+  std::unique_ptr<ConnectionListener> listener_;
+  std::unique_ptr<ConnectionListener> health_listener_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<grpc::Server> health_server_;
   int health_port_ = 0;

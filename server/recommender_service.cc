@@ -62,14 +62,6 @@ std::mt19937_64& ThreadRandom() {
   return random;
 }
 
-// 15 hex digits (60 random bits): unique enough to join feedback to answers,
-// and short enough for std::string's inline buffer.
-void SetRequestId(v1::RecommendProductsResponse* response) {
-  char id[16];
-  absl::SNPrintF(id, sizeof(id), "%015x", ThreadRandom()() >> 4);
-  response->set_request_id(id, 15);
-}
-
 uint64_t SampleThreshold(double share) {
   if (!(share > 0)) return 0;
   if (share >= 1) return std::numeric_limits<uint64_t>::max();
@@ -78,11 +70,15 @@ uint64_t SampleThreshold(double share) {
 
 // Answers one request with `model`, counting it in `metrics`; `strategy`
 // receives how the answer was made.
-grpc::Status Answer(const Model& model, const VersionMetrics& metrics, const v1::RecommendProductsRequest& request,
+grpc::Status Answer(const Model& model, Variant variant, const VersionMetrics& metrics,
+                    const RequestIdSigner& request_ids, const v1::RecommendProductsRequest& request,
                     v1::RecommendProductsResponse* response, Strategy* strategy) {
   absl::StatusOr<Recommendation> result = Recommend(model, QueryOf(request));
   if (!result.ok()) return ToGrpcStatus(result.status());
-  SetRequestId(response);
+  // The id proves this answer to whichever replica receives its feedback.
+  AnswerClaim claim{.model_version = model.version(), .variant = variant, .served_unix_ms = absl::ToUnixMillis(absl::Now())};
+  for (const ScoredIndex& scored : result->products) claim.product_indices.push_back(scored.index);
+  response->set_request_id(request_ids.Issue(claim, request.customer_id()));
   *strategy = result->strategy;
   if (result->cluster_id.has_value()) metrics.RecordCluster(*result->cluster_id);
   if (!result->known_customer && metrics.cold_start[0] != nullptr) {  // Null: handles without a model.
@@ -188,6 +184,7 @@ RecommenderService::RecommenderService(const Options& options)
       admission_(options.admission),
       window_(options.window),
       feedback_(options.feedback),
+      request_ids_(options.request_ids),
       event_log_(options.event_log),
       served_log_threshold_(SampleThreshold(options.served_log_sample)) {}
 
@@ -241,7 +238,8 @@ grpc::ServerUnaryReactor* RecommenderService::RecommendProducts(
     serving_metrics = &call.serving->attached<ServingSetMetrics>();
     variant = call.serving->RouteOf(request->customer_id());
     metrics = serving_metrics->variants[static_cast<int>(variant)].get();
-    call.status = Answer(call.serving->ModelFor(variant), *metrics, *request, response, &strategy);
+    call.status =
+        Answer(call.serving->ModelFor(variant), variant, *metrics, *request_ids_, *request, response, &strategy);
     if (call.status.ok()) response->set_variant(ToProto(variant));
   }
   const double seconds = SecondsSince(start_time);
@@ -298,8 +296,8 @@ grpc::ServerUnaryReactor* RecommenderService::RecommendProductsBatch(grpc::Callb
       const Variant variant = call.serving->RouteOf(item.customer_id());
       Strategy strategy;
       const grpc::Status item_status =
-          Answer(call.serving->ModelFor(variant), *serving_metrics.variants[static_cast<int>(variant)], item,
-                 result->mutable_response(), &strategy);
+          Answer(call.serving->ModelFor(variant), variant, *serving_metrics.variants[static_cast<int>(variant)],
+                 *request_ids_, item, result->mutable_response(), &strategy);
       if (item_status.ok()) {
         result->mutable_response()->set_variant(ToProto(variant));
       } else {

@@ -8,6 +8,7 @@
 #include "core/serving/canary_analysis.h"
 #include "core/serving/event_log.h"
 #include "core/serving/feedback_recorder.h"
+#include "core/serving/request_id.h"
 #include "core/serving/model_manager.h"
 #include "easymoney/recommender/v1/recommender.grpc.pb.h"
 #include "server/call_authorizer.h"
@@ -44,6 +45,8 @@ class RecommenderService final
     // Record ReportFeedback and a `served_log_sample` share of the answers;
     // null: no event log (feedback is refused).
     FeedbackRecorder* feedback = nullptr;
+    // Signs the request id of every answer; required.
+    const RequestIdSigner* request_ids = nullptr;
     EventLog* event_log = nullptr;
     double served_log_sample = 1.0;
   };
@@ -92,6 +95,7 @@ class RecommenderService final
   Admission* const admission_;
   WindowStats* const window_;
   FeedbackRecorder* const feedback_;
+  const RequestIdSigner* const request_ids_;
   EventLog* const event_log_;
   // A uniform 64-bit draw at or below this logs the answer; 0: none.
   const uint64_t served_log_threshold_;

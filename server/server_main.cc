@@ -37,6 +37,13 @@ ABSL_FLAG(std::string, event_log_dir, "",
           "ReportFeedback is refused.");
 ABSL_FLAG(double, served_log_sample, 1.0, "Share of RecommendProducts answers written to the event log (0..1).");
 ABSL_FLAG(int64_t, event_log_segment_bytes, int64_t{64} << 20, "Rotate event-log segments at this size.");
+ABSL_FLAG(std::string, feedback_key_file, "",
+          "Keys that sign the request id of every answer, so ReportFeedback accepts only feedback about answers "
+          "this service gave (lines \"KEY_ID HEX_SECRET\", the first signs, all verify; re-read when it changes; "
+          "docs/operations.md). Give every replica the same file (a Kubernetes Secret). Empty: a random key of this "
+          "process, so feedback is accepted only by the replica that answered, until it restarts.");
+ABSL_FLAG(absl::Duration, feedback_window, absl::Hours(24 * 30),
+          "How old an answer ReportFeedback may still be about; older feedback is refused.");
 ABSL_FLAG(std::string, audit_log, "", "Append ModelAdmin actions to this file (JSON lines); empty: stderr.");
 ABSL_FLAG(std::string, tls_cert_file, "", "TLS certificate chain (PEM) of the gRPC port; re-read when it changes.");
 ABSL_FLAG(std::string, tls_key_file, "", "Private key (PEM) of --tls-cert-file.");
@@ -104,7 +111,7 @@ void WaitForStopSignal(const sigset_t& signals, easymoney::RecommenderServer& se
         std::fprintf(stderr, "recommender-server: signal %d (%s)\n", signal, strsignal(signal));
         return;
       case SIGHUP:
-        std::fprintf(stderr, "recommender-server: SIGHUP: rescanning the model base and re-reading the token file\n");
+        std::fprintf(stderr, "recommender-server: SIGHUP: rescanning the model base and re-reading the token and feedback key files\n");
         server.Reload();
         break;
       default:
@@ -131,6 +138,8 @@ int RunServer() {
   options.event_log_dir = absl::GetFlag(FLAGS_event_log_dir);
   options.served_log_sample = absl::GetFlag(FLAGS_served_log_sample);
   options.event_log_segment_bytes = absl::GetFlag(FLAGS_event_log_segment_bytes);
+  options.feedback_key_file = absl::GetFlag(FLAGS_feedback_key_file);
+  options.feedback_window = absl::GetFlag(FLAGS_feedback_window);
   options.auth_token_file = absl::GetFlag(FLAGS_auth_token_file);
   options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
   options.overload_grace = absl::GetFlag(FLAGS_overload_grace);
@@ -201,6 +210,11 @@ int RunServer() {
                plaintext ? "PLAINTEXT (development only)"
                          : (options.tls->client_ca_file.empty() ? "TLS" : "mutual TLS"),
                options.auth_token_file.empty() ? "NO AUTHENTICATION (development only)" : "bearer tokens");
+  if (options.feedback_key_file.empty() && !options.event_log_dir.empty()) {
+    std::fprintf(stderr,
+                 "recommender-server: WARNING: no --feedback-key-file: request ids are signed with a random key of "
+                 "this process, so feedback reaching another replica, or this one after a restart, is refused\n");
+  }
   if ((*server)->health_port() != 0) {
     std::fprintf(stderr, "recommender-server: plaintext health checks on port %d\n", (*server)->health_port());
   }

@@ -237,6 +237,28 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(const std::
                  "over a published version). The version goes on serving what was loaded and validated.")
            .Register(*metrics->registry_)
            .Add({});
+  auto& feedback_refused =
+      prometheus::BuildCounter()
+          .Name("recommender_feedback_refused_total")
+          .Help("ReportFeedback calls refused with INVALID_ARGUMENT because they are not about an answer this service "
+                "gave, by reason: not_issued (the request_id was not signed for that customer: forged, altered or "
+                "another deployment's), not_in_answer (version, variant or product differ from the answer's), "
+                "outside_window (too old, or an event time before the answer or in the future). Kept out of the KPIs "
+                "and the event log.")
+          .Register(*metrics->registry_);
+  for (int r = 0; r < kNumFeedbackRefusals; ++r) {
+    metrics->feedback_refused_[r] =
+        &feedback_refused.Add({{"reason", FeedbackRefusalName(static_cast<FeedbackRefusal>(r))}});
+  }
+  auto& connections_refused =
+      prometheus::BuildCounter()
+          .Name("recommender_connections_refused_total")
+          .Help("Connections closed as soon as accepted because the process held nearly as many descriptors as "
+                "its limit allows (the rest is kept for model files, logs and scrapes), by port. While they are "
+                "refused, health answers NOT_SERVING.")
+          .Register(*metrics->registry_);
+  metrics->connections_refused_grpc_ = &connections_refused.Add({{"port", "grpc"}});
+  metrics->connections_refused_health_ = &connections_refused.Add({{"port", "health"}});
   metrics->protobuf_log_lines_ =
       &prometheus::BuildCounter()
            .Name("recommender_protobuf_log_lines_total")
@@ -475,6 +497,15 @@ std::shared_ptr<const ServingSetMetrics> ServerMetrics::ForServingSet(const Serv
   }
   if (serving.shadow) handles->shadow = ForShadow(*serving.shadow);
   return handles;
+}
+
+void ServerMetrics::SetFeedbackRefused(FeedbackRefusal refusal, int64_t total) {
+  const int r = static_cast<int>(refusal);
+  absl::MutexLock lock(&mu_);
+  if (total > feedback_refused_seen_[r]) {
+    feedback_refused_[r]->Increment(static_cast<double>(total - feedback_refused_seen_[r]));
+    feedback_refused_seen_[r] = total;
+  }
 }
 
 void ServerMetrics::SetProtobufLogLines(int64_t total) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -114,6 +115,13 @@ class ServerMetrics {
   void OnModelLoadFailed();
   // A loaded version's files changed on disk (it goes on serving).
   void OnModelFilesChanged() { model_files_changed_->Increment(); }
+  // Feedback refused for `refusal` so far (FeedbackRecorder::refused).
+  void SetFeedbackRefused(FeedbackRefusal refusal, int64_t total) ABSL_LOCKS_EXCLUDED(mu_);
+  // A connection to `port` ("grpc" or "health") was refused because the
+  // process held too many descriptors (server/connection_listener.h).
+  void OnConnectionRefused(const char* port) {
+    (std::string_view(port) == "health" ? connections_refused_health_ : connections_refused_grpc_)->Increment();
+  }
   std::shared_ptr<const ShadowMetrics> ForShadow(const Model& shadow);
   // The handles of every version `serving` routes to.
   std::shared_ptr<const ServingSetMetrics> ForServingSet(const ServingSet& serving) ABSL_LOCKS_EXCLUDED(mu_);
@@ -208,6 +216,10 @@ class ServerMetrics {
   prometheus::Gauge* in_flight_ = nullptr;
   prometheus::Gauge* routing_problems_ = nullptr;
   prometheus::Counter* model_files_changed_ = nullptr;
+  prometheus::Counter* connections_refused_grpc_ = nullptr;
+  prometheus::Counter* feedback_refused_[kNumFeedbackRefusals] = {};
+  int64_t feedback_refused_seen_[kNumFeedbackRefusals] ABSL_GUARDED_BY(mu_) = {};
+  prometheus::Counter* connections_refused_health_ = nullptr;
   prometheus::Counter* protobuf_log_lines_ = nullptr;
   int64_t protobuf_log_lines_seen_ ABSL_GUARDED_BY(mu_) = 0;
   prometheus::Gauge* cpu_utilisation_ = nullptr;

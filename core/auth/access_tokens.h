@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/auth/secret_file.h"
 
 namespace easymoney {
 
@@ -44,6 +45,8 @@ class AccessTokens {
   // Errors: INVALID_ARGUMENT naming the line for anything malformed, an
   // unknown role or a hash listed twice.
   static absl::StatusOr<AccessTokens> Parse(absl::string_view text);
+  static constexpr const char* kFileKind = "token file";
+  static constexpr const char* kEntries = "tokens";
 
   // The identity holding `token`, or null.
   const TokenIdentity* Find(absl::string_view token) const;
@@ -66,6 +69,9 @@ absl::StatusOr<std::string> AccessTokenLine(absl::string_view token, absl::strin
 // the value is not a bearer credential. The scheme is case-insensitive
 // (RFC 7235).
 absl::string_view BearerToken(absl::string_view authorization);
+
+// The token file on disk, re-read when it changes (secret_file.h).
+using AccessTokenFile = SecretFile<AccessTokens>;
 
 }  // namespace easymoney
 

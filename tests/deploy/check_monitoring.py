@@ -58,6 +58,8 @@ KNOWN_METRICS = {
     "recommender_cpu_work_share": set(),
     "recommender_model_files_changed_total": set(),
     "recommender_protobuf_log_lines_total": set(),
+    "recommender_connections_refused_total": {"port"},
+    "recommender_feedback_refused_total": {"reason"},
     "recommender_routing_problems": set(),
     "recommender_cpu_shed_share": set(),
     "recommender_in_flight_requests": set(),

@@ -354,6 +354,10 @@ while IFS=$'\t' read -r file doc; do
           fail "$name/$cname: $flag is not a flag of recommender-server --help"
       done
       check_protection "$name/$cname" "$args"
+      # Replicas verify each other's request ids only with one shared key
+      # file (a single container may do with its own random key).
+      [ -n "$(flag_value feedback-key-file <<<"$args" || true)" ] ||
+        fail "$name/$cname: lacks --feedback-key-file (the replicas' shared keys for request ids)"
       # The same layout as the image's CMD, which docs/deployment.md describes.
       for flag in tls-cert-file tls-key-file auth-token-file health-address; do
         value="$(flag_value "$flag" <<<"$args" || true)"
@@ -364,7 +368,7 @@ while IFS=$'\t' read -r file doc; do
       # whole (a subPath mount never sees a Secret update, so a rotated
       # certificate or a revoked token would not take effect).
       key_pair_volumes=""
-      for flag in tls-cert-file tls-key-file tls-client-ca-file auth-token-file; do
+      for flag in tls-cert-file tls-key-file tls-client-ca-file auth-token-file feedback-key-file; do
         path="$(flag_value "$flag" <<<"$args" || true)"
         [ -n "$path" ] || continue
         best=-1
@@ -610,6 +614,7 @@ elif [ "$BREAKAGES" = 1 ]; then
   breakage "no --tls-cert-file" "$D" '/^        - --tls-cert-file=/d' "server: lacks --tls-cert-file"
   breakage "no --tls-key-file in the canary" "$C" '/^        - --tls-key-file=/d' "server: lacks --tls-key-file"
   breakage "no --auth-token-file" "$D" '/^        - --auth-token-file=/d' "server: lacks --auth-token-file"
+  breakage "no --feedback-key-file" "$D" '/^        - --feedback-key-file=/d' "server: lacks --feedback-key-file"
   breakage "no --health-address" "$D" '/^        - --health-address=/d' "server: lacks --health-address"
   breakage "health port on every interface" "$C" 's|--health-address=127.0.0.1:|--health-address=0.0.0.0:|' \
     "--health-address=0.0.0.0:50052 is not on loopback"

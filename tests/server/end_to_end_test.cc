@@ -351,7 +351,7 @@ TEST_F(EndToEndTest, BatchAnswersEachCustomerAsTheSingleCallWithPerItemErrors) {
   // Every answer has its own request id (echoed in feedback); the rest is
   // what the single call answers.
   v1::RecommendProductsResponse from_batch = response->results(0).response();
-  EXPECT_THAT(from_batch.request_id(), ::testing::MatchesRegex("[0-9a-f]{15}"));
+  EXPECT_THAT(from_batch.request_id(), ::testing::MatchesRegex("[A-Za-z0-9_-]{30,}"));  // Signed: request_id.h.
   EXPECT_NE(from_batch.request_id(), single->request_id());
   from_batch.clear_request_id();
   single->clear_request_id();

@@ -1,10 +1,13 @@
 // ReportFeedback over a real loopback gRPC channel, with the event log on
 // disk and the metrics scraped over HTTP.
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -24,6 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace v1 = easymoney::recommender::v1;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class FeedbackTest : public ::testing::Test {
  protected:
@@ -189,6 +193,97 @@ TEST_F(FeedbackTest, ServedClusterMixDriftIsExportedAsPsi) {
   }
   EXPECT_NEAR(psi, expected, 1e-3);
   EXPECT_GT(psi, 0.2);  // The alert threshold.
+}
+
+// Feedback that is not about an answer this service gave, as any caller
+// with a recommend token could send it to sway the KPIs or a canary's
+// analysis: refused, counted by reason, and absent from the KPIs and the log.
+TEST_F(FeedbackTest, FeedbackNotAboutAnAnswerGivenIsRefusedAndKeptOutOfTheKpis) {
+  Start(true);
+  const v1::RecommendProductsResponse answer = Recommend("10");
+  ASSERT_GT(answer.products_size(), 0);
+  const v1::ReportFeedbackRequest good = Feedback(answer, v1::FEEDBACK_EVENT_CLICK);
+  std::vector<std::pair<std::string, v1::ReportFeedbackRequest>> forged;
+  forged.emplace_back("never served", good);
+  forged.back().second.set_request_id("0123456789abcde");
+  forged.emplace_back("another customer", good);
+  forged.back().second.set_customer_id("20");
+  forged.emplace_back("canary, when stable answered", good);
+  forged.back().second.set_variant(v1::VARIANT_CANARY);
+  forged.emplace_back("the year 2500", good);
+  forged.back().second.set_event_time_unix_ms(
+      absl::ToUnixMillis(absl::FromCivil(absl::CivilSecond(2500, 1, 1), absl::UTCTimeZone())));
+  auto info = client_->GetModelInfo();
+  ASSERT_TRUE(info.ok());
+  ASSERT_GT(info->models_size(), 0);
+  for (const auto& product : info->models(0).products()) {
+    bool answered = false;
+    for (const auto& given : answer.products()) answered |= given.product_id() == product.product_id();
+    if (answered) continue;
+    forged.emplace_back("a product not in the answer", good);
+    forged.back().second.set_product_id(product.product_id());
+    break;
+  }
+  for (const auto& [what, request] : forged) {
+    auto result = client_->ReportFeedback(request);
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << what;
+  }
+  const std::string metrics = testing::HttpGet(server_->metrics_port(), "/metrics");
+  for (const char* variant : {"stable", "canary"}) {
+    EXPECT_THAT(metrics, Not(HasSubstr(absl::StrCat("recommender_feedback_events_total{event=\"click\",model_version=\"",
+                                                    answer.model_version(), "\",variant=\"", variant, "\"} 1"))));
+  }
+  EXPECT_THAT(metrics, HasSubstr(absl::StrCat("recommender_feedback_events_total{event=\"click\",model_version=\"",
+                                              answer.model_version(), "\",variant=\"stable\"} 0")));
+  EXPECT_THAT(metrics, HasSubstr("recommender_event_log_appends_total{kind=\"feedback\"} 0"));
+  // The refusal counters are exported once a second.
+  std::string refused;
+  for (int i = 0; i < 40; ++i) {
+    refused = testing::HttpGet(server_->metrics_port(), "/metrics");
+    if (refused.find("recommender_feedback_refused_total{reason=\"not_issued\"} 2") != std::string::npos) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_THAT(refused, HasSubstr("recommender_feedback_refused_total{reason=\"not_issued\"} 2"));
+  EXPECT_THAT(refused, HasSubstr("recommender_feedback_refused_total{reason=\"outside_window\"} 1"));
+  EXPECT_THAT(refused, HasSubstr(absl::StrCat("recommender_feedback_refused_total{reason=\"not_in_answer\"} ",
+                                              forged.size() - 3)));
+  EXPECT_TRUE(client_->ReportFeedback(good).ok()) << "the genuine event";
+}
+
+// Two replicas with the same key file take each other's answers; one with
+// another key does not. No state is shared but the file.
+TEST_F(FeedbackTest, ReplicasSharingTheKeyFileAcceptFeedbackAboutEachOthersAnswers) {
+  const std::string keys = dir_ + "/feedback.keys";
+  const auto write_keys = [&](const std::string& path, const std::string& text) {
+    std::FILE* file = std::fopen(path.c_str(), "w");
+    ASSERT_NE(file, nullptr);
+    std::fputs(text.c_str(), file);
+    std::fclose(file);
+  };
+  write_keys(keys, "k1 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n");
+  write_keys(dir_ + "/other.keys", "k1 ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100\n");
+  std::vector<std::unique_ptr<RecommenderServer>> replicas;
+  std::vector<std::unique_ptr<RecommenderClient>> clients;
+  for (const std::string& key_file : {keys, keys, dir_ + "/other.keys"}) {
+    RecommenderServer::Options options = testing::LoopbackServerOptions(dir_ + "/models", dir_ + "/audit.log");
+    options.event_log_dir = absl::StrCat(dir_, "/events", replicas.size());
+    options.feedback_key_file = key_file;
+    auto server = RecommenderServer::Create(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    RecommenderClient::Options client_options;
+    client_options.target = absl::StrCat("127.0.0.1:", (*server)->port());
+    auto client = RecommenderClient::Create(client_options);
+    ASSERT_TRUE(client.ok());
+    replicas.push_back(*std::move(server));
+    clients.push_back(*std::move(client));
+  }
+  v1::RecommendProductsRequest request;
+  request.set_customer_id("10");
+  auto answer = clients[0]->Recommend(request);
+  ASSERT_TRUE(answer.ok());
+  EXPECT_TRUE(clients[1]->ReportFeedback(Feedback(*answer, v1::FEEDBACK_EVENT_CLICK)).ok());
+  EXPECT_EQ(clients[2]->ReportFeedback(Feedback(*answer, v1::FEEDBACK_EVENT_CLICK)).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

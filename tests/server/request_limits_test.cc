@@ -208,7 +208,7 @@ TEST_F(RequestLimitsTest, MegabyteIdsAreRefusedWithShortMessagesThatDoNotEchoThe
   feedback.set_event(v1::FEEDBACK_EVENT_CLICK);
   auto reported = client_->ReportFeedback(feedback);
   EXPECT_EQ(reported.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(reported.status().message(), HasSubstr("request_id is 1048576 bytes long; at most 128"));
+  EXPECT_THAT(reported.status().message(), HasSubstr("request_id is 1048576 bytes long; at most 4096"));
   ExpectStillServing();
 }
 
@@ -216,12 +216,17 @@ TEST_F(RequestLimitsTest, UnknownEnumValuesAreInvalidArgument) {
   // proto3 enums are open: 42 arrives as 42, and the server must refuse it.
   // (RecommendProductsRequest has no enum field; ReportFeedbackRequest has
   // two.)
+  v1::RecommendProductsRequest ask;
+  ask.set_customer_id("10");
+  auto answer = client_->Recommend(ask);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  ASSERT_GT(answer->products_size(), 0);
   v1::ReportFeedbackRequest feedback;
-  feedback.set_request_id("0123456789abcde");
-  feedback.set_model_version(1);
+  feedback.set_request_id(answer->request_id());
+  feedback.set_model_version(answer->model_version());
   feedback.set_variant(v1::VARIANT_STABLE);
   feedback.set_customer_id("10");
-  feedback.set_product_id("b");
+  feedback.set_product_id(answer->products(0).product_id());
   for (int event : {42, 0, -1, std::numeric_limits<int32_t>::max()}) {
     SCOPED_TRACE(event);
     feedback.set_event(static_cast<v1::FeedbackEvent>(event));

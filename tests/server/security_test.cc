@@ -185,13 +185,18 @@ TEST_F(SecurityTest, TokensAndRolesDecideEveryMethod) {
   EXPECT_EQ(anonymous->RecommendBatch(batch).status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_TRUE(web->GetModelInfo().ok());
   EXPECT_EQ(ops->GetModelInfo().status().code(), absl::StatusCode::kPermissionDenied);
+  v1::RecommendProductsRequest ask;
+  ask.set_customer_id("10");
+  auto answer = web->Recommend(ask);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  ASSERT_GT(answer->products_size(), 0);
   v1::ReportFeedbackRequest feedback;
   feedback.set_event(v1::FEEDBACK_EVENT_CLICK);
-  feedback.set_request_id("0123456789abcde");
-  feedback.set_model_version(1);
-  feedback.set_variant(v1::VARIANT_STABLE);
+  feedback.set_request_id(answer->request_id());
+  feedback.set_model_version(answer->model_version());
+  feedback.set_variant(answer->variant());
   feedback.set_customer_id("10");
-  feedback.set_product_id("a");
+  feedback.set_product_id(answer->products(0).product_id());
   EXPECT_EQ(forged->ReportFeedback(feedback).status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_TRUE(web->ReportFeedback(feedback).ok());
 

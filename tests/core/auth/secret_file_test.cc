@@ -1,4 +1,4 @@
-#include "core/auth/access_token_file.h"
+#include "core/auth/access_tokens.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
