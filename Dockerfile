@@ -45,7 +45,8 @@ RUN apt-get update \
  && mkdir -p /models /var/lib/recommender/events \
  && chown recommender:recommender /models /var/lib/recommender/events
 COPY --from=build /src/build/bin/recommender-server /src/build/bin/recommender-cli \
-     /src/build/bin/recommender-train /src/build/bin/recommender-datagen /usr/local/bin/
+     /src/build/bin/recommender-train /src/build/bin/recommender-datagen /src/build/bin/recommender-retrain \
+     /usr/local/bin/
 # The model mirror of the Kubernetes sidecar (deploy/k8s).
 COPY scripts/sync-models /usr/local/bin/recommender-sync-models
 

@@ -10,7 +10,9 @@
 #include <grpcpp/server_builder.h>
 
 #include "core/serving/cluster_reassignment.h"
+#include "core/util/file_io.h"
 #include "core/util/process_cpu.h"
+#include "core/util/proto_json.h"
 #include "server/protobuf_log.h"
 #include "server/server_settings.h"
 
@@ -94,6 +96,9 @@ absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(con
   manager_options.model_base = options.model_base;
   manager_options.poll_interval = options.poll_interval;
   manager_options.version_policy = options.version_policy;
+  manager_options.fleet_routing_source = options.fleet_routing_source;
+  server->fleet_routing_source_ = options.fleet_routing_source;
+  server->model_base_ = options.model_base;
   manager_options.keep_previous = options.keep_previous;
   manager_options.load_options.map_customer_arrays = options.map_model_arrays;
   // Publications from the poll thread touch grpc_server_: start polling
@@ -250,8 +255,32 @@ void RecommenderServer::AnalysisLoop() {
       if (handles != nullptr) metrics_->UpdateDrift(*handles);
     }
     UpdateReassignedShare(*serving);
+    UpdateRealisedQuality(*serving);
     if (serving->canary && serving->analysis.enabled()) AnalyseCanary(*serving);
   }
+}
+
+void RecommenderServer::UpdateRealisedQuality(const ServingSet& serving) {
+  std::vector<int64_t> versions = {serving.stable->version()};
+  if (serving.canary) versions.push_back(serving.canary->version());
+  const std::string path = model_base_ + "/realised_quality.json";
+  const FileStamp stamp = StampOf(path);
+  if (stamp == realised_stamp_ && versions == realised_versions_) return;
+  if (!(stamp == realised_stamp_)) {
+    realised_stamp_ = stamp;
+    realised_.Clear();
+    if (stamp.size >= 0) {
+      absl::StatusOr<std::string> text = ReadFileToString(path);
+      absl::Status parsed = text.ok() ? ParseProtoJson(*text, &realised_) : text.status();
+      if (!parsed.ok()) {
+        realised_.Clear();
+        std::fprintf(stderr, "recommender-server: %s ignored: %s\n", path.c_str(),
+                     std::string(parsed.message()).c_str());
+      }
+    }
+  }
+  realised_versions_ = versions;
+  metrics_->SetRealisedQuality(realised_, versions);
 }
 
 void RecommenderServer::CpuShedLoop(absl::Duration interval) {
@@ -296,6 +325,9 @@ void RecommenderServer::AnalyseCanary(const ServingSet& serving) {
       CanaryVerdict(window_.Summarise(Variant::kStable, window, now), window_.Summarise(Variant::kCanary, window, now),
                     serving.analysis);
   if (!reason.has_value()) return;
+  // The fleet's rollout is decided on every replica's counters
+  // (recommender-retrain), not on this replica's share of them.
+  if (!fleet_routing_source_.empty()) return;
   const int64_t canary = serving.canary->version();
   absl::StatusOr<RoutingState> state = models_->AbandonCanary(canary, *reason);
   if (state.ok()) metrics_->OnAutoRollback();

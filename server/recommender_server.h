@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <grpcpp/server.h>
 
@@ -14,6 +15,7 @@
 #include "absl/time/time.h"
 #include "core/auth/access_tokens.h"
 #include "core/auth/audit_log.h"
+#include "core/auth/secret_file.h"
 #include "core/auth/signing_keys.h"
 #include "core/serving/admission.h"
 #include "core/serving/canary_analysis.h"
@@ -50,6 +52,9 @@ class RecommenderServer {
     absl::Duration poll_interval = absl::Seconds(1);
     // "latest" or "pinned:<version>".
     std::string version_policy = "latest";
+    // ModelManager::Options::fleet_routing_source: where the fleet's
+    // routing lives when the model base is a mirror; empty: the model base.
+    std::string fleet_routing_source;
     // Previous stable versions kept loaded for instant rollback.
     int keep_previous = 1;
     // Map the per-customer arrays of each version from their files instead
@@ -138,6 +143,9 @@ class RecommenderServer {
   // cluster than before (a merge join, ~10 ms per million customers, so on
   // this thread rather than in the publication).
   void UpdateReassignedShare(const ServingSet& serving);
+  // Re-reads MODEL_BASE/realised_quality.json when it changed and exports
+  // the serving versions' newest measurements (analysis thread only).
+  void UpdateRealisedQuality(const ServingSet& serving);
   // Every cpu_shed_interval while CPU shedding is on: measures the window's
   // CPU utilisation and handler work share and feeds the controller.
   void CpuShedLoop(absl::Duration interval);
@@ -180,6 +188,13 @@ class RecommenderServer {
   std::unique_ptr<FeedbackRecorder> feedback_;
   std::unique_ptr<AccessTokenFile> tokens_;  // Null: no authentication.
   std::string certificate_file_;             // Empty: plaintext.
+  std::string fleet_routing_source_;         // Empty: the model base is the routing's source.
+  std::string model_base_;
+  // realised_quality.json as last read, and for which serving versions it
+  // was exported. Only the analysis thread touches them.
+  FileStamp realised_stamp_;
+  easymoney::model::v1::RealisedQuality realised_;
+  std::vector<int64_t> realised_versions_;
   std::unique_ptr<CallAuthorizer> authorizer_;
   std::unique_ptr<RecommenderService> service_;
   std::unique_ptr<AuditLog> audit_;

@@ -37,6 +37,11 @@ ABSL_FLAG(std::string, event_log_dir, "",
           "ReportFeedback is refused.");
 ABSL_FLAG(double, served_log_sample, 1.0, "Share of RecommendProducts answers written to the event log (0..1).");
 ABSL_FLAG(int64_t, event_log_segment_bytes, int64_t{64} << 20, "Rotate event-log segments at this size.");
+ABSL_FLAG(std::string, fleet_routing_source, "",
+          "Where the fleet's routing.json is changed when --model-base is a mirror of shared storage (e.g. "
+          "\"recommender-models:/routing.json\"): ModelAdmin routing changes on this replica are then refused with "
+          "FAILED_PRECONDITION naming it, and its own canary analysis never ends a rollout. Empty: --model-base is "
+          "the source (one server, or replicas sharing the directory), and changes are written there.");
 ABSL_FLAG(std::string, feedback_key_file, "",
           "Keys that sign the request id of every answer, so ReportFeedback accepts only feedback about answers "
           "this service gave (lines \"KEY_ID HEX_SECRET\", the first signs, all verify; re-read when it changes; "
@@ -139,6 +144,7 @@ int RunServer() {
   options.served_log_sample = absl::GetFlag(FLAGS_served_log_sample);
   options.event_log_segment_bytes = absl::GetFlag(FLAGS_event_log_segment_bytes);
   options.feedback_key_file = absl::GetFlag(FLAGS_feedback_key_file);
+  options.fleet_routing_source = absl::GetFlag(FLAGS_fleet_routing_source);
   options.feedback_window = absl::GetFlag(FLAGS_feedback_window);
   options.auth_token_file = absl::GetFlag(FLAGS_auth_token_file);
   options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);

@@ -150,6 +150,24 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(const std::
                                      .Name("recommender_model_trained_timestamp_seconds")
                                      .Help("Unix time the serving versions were trained (manifest created_at).")
                                      .Register(*metrics->registry_);
+  metrics->backtest_map_ =
+      &prometheus::BuildGauge()
+           .Name("recommender_model_backtest_map")
+           .Help("MAP@k of the serving versions in their own rolling backtest (the manifest's evaluation): what "
+                 "realised quality is compared with.")
+           .Register(*metrics->registry_);
+  metrics->realised_map_ =
+      &prometheus::BuildGauge()
+           .Name("recommender_model_realised_map")
+           .Help("Realised MAP@k of the serving versions on the newest month they were not trained on, as "
+                 "recommender-retrain measured it (MODEL_BASE/realised_quality.json): the concept-drift signal.")
+           .Register(*metrics->registry_);
+  metrics->realised_popularity_map_ =
+      &prometheus::BuildGauge()
+           .Name("recommender_model_realised_popularity_map")
+           .Help("The popularity baseline's realised MAP@k on the same customers and month as "
+                 "recommender_model_realised_map.")
+           .Register(*metrics->registry_);
   metrics->cluster_reassigned_ = &prometheus::BuildGauge()
                                       .Name("recommender_cluster_reassigned_ratio")
                                       .Help("Share of the customers in both versions whose (matched) cluster "
@@ -233,8 +251,8 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(const std::
   metrics->model_files_changed_ =
       &prometheus::BuildCounter()
            .Name("recommender_model_files_changed_total")
-           .Help("Times the files of a loaded model version changed on disk after it was loaded (a copy or rsync "
-                 "over a published version). The version goes on serving what was loaded and validated.")
+           .Help("Loaded model versions whose files changed on disk after they were loaded (a copy or rsync over a "
+                 "published version; each version once). The version goes on serving what was loaded and validated.")
            .Register(*metrics->registry_)
            .Add({});
   auto& feedback_refused =
@@ -452,6 +470,14 @@ void ServerMetrics::OnPublished(const Model& stable, const Model* canary) {
   }
   for (prometheus::Gauge* gauge : trained_) trained_timestamp_->Remove(gauge);
   trained_.clear();
+  for (prometheus::Gauge* gauge : backtest_) backtest_map_->Remove(gauge);
+  backtest_.clear();
+  for (const Model* model : {&stable, canary}) {
+    if (model == nullptr || model->manifest().evaluation().methods_size() == 0) continue;
+    prometheus::Gauge* gauge = &backtest_map_->Add({{"model_version", std::to_string(model->version())}});
+    gauge->Set(model->manifest().evaluation().methods(0).map());
+    backtest_.push_back(gauge);
+  }
   for (const Model* model : {&stable, canary}) {
     if (model == nullptr) continue;
     absl::Time created;
@@ -497,6 +523,28 @@ std::shared_ptr<const ServingSetMetrics> ServerMetrics::ForServingSet(const Serv
   }
   if (serving.shadow) handles->shadow = ForShadow(*serving.shadow);
   return handles;
+}
+
+void ServerMetrics::SetRealisedQuality(const easymoney::model::v1::RealisedQuality& quality,
+                                       const std::vector<int64_t>& serving) {
+  absl::MutexLock lock(&mu_);
+  for (prometheus::Gauge* gauge : realised_) realised_map_->Remove(gauge);
+  for (prometheus::Gauge* gauge : realised_popularity_) realised_popularity_map_->Remove(gauge);
+  realised_.clear();
+  realised_popularity_.clear();
+  for (int64_t version : serving) {
+    // The newest measurement of the version (measurements are appended).
+    const easymoney::model::v1::VersionQuality* newest = nullptr;
+    for (const auto& measurement : quality.measurements()) {
+      if (measurement.model_version() == version) newest = &measurement;
+    }
+    if (newest == nullptr) continue;
+    const prometheus::Labels labels = {{"model_version", std::to_string(version)}};
+    realised_.push_back(&realised_map_->Add(labels));
+    realised_.back()->Set(newest->map());
+    realised_popularity_.push_back(&realised_popularity_map_->Add(labels));
+    realised_popularity_.back()->Set(newest->popularity_map());
+  }
 }
 
 void ServerMetrics::SetFeedbackRefused(FeedbackRefusal refusal, int64_t total) {

@@ -28,6 +28,7 @@
 #include "core/serving/feedback_recorder.h"
 #include "core/serving/serving_set.h"
 #include "core/model/model.h"
+#include "easymoney/model/v1/quality.pb.h"
 #include "server/sharded_histogram.h"
 
 namespace easymoney {
@@ -115,6 +116,10 @@ class ServerMetrics {
   void OnModelLoadFailed();
   // A loaded version's files changed on disk (it goes on serving).
   void OnModelFilesChanged() { model_files_changed_->Increment(); }
+  // recommender_model_realised_map and _realised_popularity_map: the
+  // newest measurement in `quality` of each version serving now (`serving`).
+  void SetRealisedQuality(const easymoney::model::v1::RealisedQuality& quality, const std::vector<int64_t>& serving)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Feedback refused for `refusal` so far (FeedbackRecorder::refused).
   void SetFeedbackRefused(FeedbackRefusal refusal, int64_t total) ABSL_LOCKS_EXCLUDED(mu_);
   // A connection to `port` ("grpc" or "health") was refused because the
@@ -199,6 +204,12 @@ class ServerMetrics {
   prometheus::Family<prometheus::Gauge>* cluster_psi_ = nullptr;
   prometheus::Family<prometheus::Gauge>* feature_psi_ = nullptr;
   prometheus::Family<prometheus::Gauge>* trained_timestamp_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* backtest_map_ = nullptr;
+  std::vector<prometheus::Gauge*> backtest_ ABSL_GUARDED_BY(mu_);
+  prometheus::Family<prometheus::Gauge>* realised_map_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* realised_popularity_map_ = nullptr;
+  std::vector<prometheus::Gauge*> realised_ ABSL_GUARDED_BY(mu_);
+  std::vector<prometheus::Gauge*> realised_popularity_ ABSL_GUARDED_BY(mu_);
   prometheus::Gauge* cluster_reassigned_ = nullptr;
   prometheus::Counter* served_logged_ = nullptr;
   prometheus::Counter* feedback_logged_ = nullptr;

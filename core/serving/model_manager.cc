@@ -128,7 +128,11 @@ bool ModelManager::EnsureLoaded(int64_t version) {
   failures_.erase(version);
   // The fingerprint from before the load: files changed while it was read
   // are reported by the next scan.
-  loaded_[version] = {*std::move(model), fingerprint, bytes, seconds, absl::Now()};
+  loaded_[version] = Loaded{.model = *std::move(model),
+                             .fingerprint = fingerprint,
+                             .size_bytes = bytes,
+                             .load_seconds = seconds,
+                             .loaded_at = absl::Now()};
   return true;
 }
 
@@ -143,15 +147,21 @@ void ModelManager::CheckLoadedFilesUnchanged() {
     // A directory removed (a rollback target cleaned up) is not a change of
     // what serves: nothing reads its files again.
     if (now == fingerprint || now.files.empty()) continue;
+    bool first_change = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (auto entry = loaded_.find(version); entry != loaded_.end()) {
+        entry->second.fingerprint = std::move(now);
+        first_change = !entry->second.files_changed;
+        entry->second.files_changed = true;
+      }
+    }
+    if (!first_change) continue;
     std::fprintf(stderr,
                  "model manager: the files of loaded version %lld changed on disk; it goes on serving what was "
                  "loaded and validated%s. Publish new versions as new directories.\n",
                  static_cast<long long>(version),
                  options_.load_options.map_customer_arrays ? " (its mapped arrays may fault: --map-model-arrays)" : "");
-    {
-      absl::MutexLock lock(&mu_);
-      if (auto entry = loaded_.find(version); entry != loaded_.end()) entry->second.fingerprint = std::move(now);
-    }
     if (options_.on_files_changed) options_.on_files_changed(version);
   }
 }
@@ -387,7 +397,16 @@ absl::StatusOr<RoutingState> ModelManager::CommitAndPublish(absl::ReleasableMute
   return state;
 }
 
+absl::Status ModelManager::CheckRoutingWritable() const {
+  if (options_.fleet_routing_source.empty()) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "routing is fleet state: this replica follows ", options_.fleet_routing_source,
+      "; change the routing there (recommender-retrain, or an atomic rewrite of that routing.json), so every "
+      "replica follows it"));
+}
+
 absl::StatusOr<RoutingState> ModelManager::SetRouting(const RoutingChange& change) {
+  if (absl::Status writable = CheckRoutingWritable(); !writable.ok()) return writable;
   // Checked before any version is loaded for it.
   if (absl::StatusOr<easymoney::model::v1::RoutingConfig> valid = ChangedRouting({}, change, 0); !valid.ok()) {
     return valid.status();
@@ -431,6 +450,7 @@ absl::StatusOr<RoutingState> ModelManager::SetRouting(const RoutingChange& chang
 }
 
 absl::StatusOr<RoutingState> ModelManager::AbandonCanary(int64_t canary_version, const std::string& reason) {
+  if (absl::Status writable = CheckRoutingWritable(); !writable.ok()) return writable;
   absl::ReleasableMutexLock lock(&mu_);
   if (!decided_ || !decided_->canary || decided_->canary->version() != canary_version) {
     return absl::FailedPreconditionError(absl::StrCat("version ", canary_version, " is not the canary"));
@@ -440,12 +460,14 @@ absl::StatusOr<RoutingState> ModelManager::AbandonCanary(int64_t canary_version,
 }
 
 absl::StatusOr<RoutingState> ModelManager::PromoteCanary() {
+  if (absl::Status writable = CheckRoutingWritable(); !writable.ok()) return writable;
   absl::ReleasableMutexLock lock(&mu_);
   if (!decided_ || !decided_->canary) return absl::FailedPreconditionError("no canary is serving");
   return CommitAndPublish(lock, PromotedRouting(routing_, decided_->canary->version()));
 }
 
 absl::StatusOr<RoutingState> ModelManager::Rollback() {
+  if (absl::Status writable = CheckRoutingWritable(); !writable.ok()) return writable;
   absl::ReleasableMutexLock lock(&mu_);
   if (decided_ && decided_->canary) {
     // During a rollout, rolling back means abandoning the canary; the

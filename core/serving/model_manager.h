@@ -81,6 +81,13 @@ class ModelManager {
     absl::Duration poll_interval = absl::Seconds(1);
     // "latest" or "pinned:<version>" (VersionPolicy::Parse).
     std::string version_policy = "latest";
+    // Where the fleet's routing is changed, when this replica's model base
+    // is a mirror of it (sync-models into a read-only volume): routing
+    // changes here (SetRouting, PromoteCanary, Rollback, AbandonCanary) are
+    // refused with FAILED_PRECONDITION naming it, so that no replica splits
+    // the fleet on its own. Empty: the model base is the source (alone, or
+    // shared by every replica), and changes are written to its routing.json.
+    std::string fleet_routing_source;
     // Previous stable versions kept loaded for instant rollback.
     int keep_previous = 1;
     // How versions are loaded (per-customer arrays mapped or copied).
@@ -155,6 +162,9 @@ class ModelManager {
   std::vector<VersionStatus> ListVersions() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  // FAILED_PRECONDITION naming the fleet's routing source when routing is
+  // not this replica's to change (Options::fleet_routing_source).
+  absl::Status CheckRoutingWritable() const;
   struct Failure {
     absl::Status status;
     VersionSource::Fingerprint fingerprint;  // Of the files when it failed.
@@ -162,6 +172,9 @@ class ModelManager {
   struct Loaded {
     std::shared_ptr<const Model> model;
     VersionSource::Fingerprint fingerprint;  // Of the files once loaded.
+    // Its files changed on disk since it was loaded (reported once: a copy
+    // over it changes one file after another).
+    bool files_changed = false;
     int64_t size_bytes = 0;
     double load_seconds = 0;
     absl::Time loaded_at;

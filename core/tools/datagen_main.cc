@@ -15,6 +15,16 @@ ABSL_FLAG(int64_t, customers, 20000,
           "Number of distinct customers. The real set has 456373 (about 6M rows per table).");
 ABSL_FLAG(std::string, out, "", "Directory for the three tables; created if missing. Required.");
 ABSL_FLAG(uint64_t, seed, 42, "Random seed; the same seed and --customers give identical files.");
+ABSL_FLAG(std::string, last_partition, "",
+          "Write the partitions up to and including this one (e.g. 2018-09-28), to simulate the months "
+          "arriving one by one; the rows are those of a full run. Empty: all 17.");
+ABSL_FLAG(std::string, behaviour_change_from, "",
+          "From this partition on, segment 02 - PARTICULARES acquires funds, securities and pension plans "
+          "6x as readily or more and 03 - UNIVERSITARIO debit cards and easyMoney accounts 1/5 as readily "
+          "(concept drift for testing retraining). Empty: no change.");
+ABSL_FLAG(std::string, broken_partition, "",
+          "Write this partition's product flags empty (a broken export, for testing data validation). "
+          "Empty: none.");
 ABSL_FLAG(bool, profile, false,
           "After writing the tables, print to stdout each realism statistic measured on the "
           "written rows beside the real easyMoney value. The statistics are gathered while "
@@ -29,6 +39,9 @@ absl::Status RunDatagen() {
   options.seed = absl::GetFlag(FLAGS_seed);
   options.out_dir = absl::GetFlag(FLAGS_out);
   options.show_progress = true;
+  options.last_partition = absl::GetFlag(FLAGS_last_partition);
+  options.behaviour_change_from = absl::GetFlag(FLAGS_behaviour_change_from);
+  options.broken_partition = absl::GetFlag(FLAGS_broken_partition);
   if (options.out_dir.empty()) return absl::InvalidArgumentError("--out is required");
 
   absl::StatusOr<DatagenProfile> profile = GenerateEasyMoneyTables(options);

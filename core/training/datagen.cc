@@ -15,6 +15,7 @@
 #include <string>
 #include <system_error>
 #include <utility>
+#include <tuple>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -825,8 +826,41 @@ class LastPartitionStats {
   int64_t deceased_ = 0;
 };
 
+// Partition indices of DatagenOptions' simulated months; -1: none.
+struct SimulatedMonths {
+  int last = static_cast<int>(kPartitions.size()) - 1;
+  int behaviour_change = -1;
+  int broken = -1;
+};
+
+absl::StatusOr<int> PartitionIndex(absl::string_view option, absl::string_view partition) {
+  for (size_t i = 0; i < kPartitions.size(); ++i) {
+    if (kPartitions[i] == partition) return static_cast<int>(i);
+  }
+  return absl::InvalidArgumentError(absl::StrCat(option, " \"", partition, "\" is not a partition (", kPartitions.front(),
+                                                 " .. ", kPartitions.back(), ", the 28th of each month)"));
+}
+
+// The behaviour change of DatagenOptions::behaviour_change_from, applied to
+// the propensities every customer was drawn with (no random draws, so the
+// rows before it are those of a run without it).
+void ChangeBehaviour(std::vector<Customer>& customers) {
+  for (Customer& customer : customers) {
+    if (customer.segment == kSegmentParticulares) {
+      // At least 0.3: products rare in the segment become common ones.
+      for (int product : {kFunds, kSecurities, kPensionPlan}) {
+        customer.static_propensity[product] = static_cast<float>(
+            std::min(std::max(customer.static_propensity[product] * 6.0, 0.3), kMaxPropensity));
+      }
+    } else if (customer.segment == kSegmentUniversitario) {
+      for (int product : {kDebitCard, kEmAcount}) customer.static_propensity[product] *= 0.2f;
+    }
+  }
+}
+
 absl::Status WriteTables(std::vector<Customer>& customers, const std::filesystem::path& out_dir,
-                         bool show_progress, RandomSource& random, DatagenProfile& profile) {
+                         bool show_progress, const SimulatedMonths& months, RandomSource& random,
+                         DatagenProfile& profile) {
   absl::StatusOr<std::unique_ptr<TableWriter>> products = TableWriter::Create(out_dir / std::string(kProductsFile));
   if (!products.ok()) return products.status();
   absl::StatusOr<std::unique_ptr<TableWriter>> activity = TableWriter::Create(out_dir / std::string(kActivityFile));
@@ -844,12 +878,16 @@ absl::Status WriteTables(std::vector<Customer>& customers, const std::filesystem
 
   std::unique_ptr<ProgressLine> progress;
   if (show_progress) {
-    progress = std::make_unique<ProgressLine>("writing partitions", std::ssize(kPartitions));
+    progress = std::make_unique<ProgressLine>("writing partitions", months.last + 1);
   }
   LastPartitionStats last_partition_stats;
+  // Ages are counted back from the data set's last partition whatever is
+  // written, so that a shorter run writes the same rows.
   const int last_partition = static_cast<int>(kPartitions.size()) - 1;
-  for (int partition = 0; partition <= last_partition; ++partition) {
+  for (int partition = 0; partition <= months.last; ++partition) {
     const absl::string_view partition_text = kPartitions[partition];
+    if (partition == months.behaviour_change) ChangeBehaviour(customers);
+    const bool broken = partition == months.broken;
     for (Customer& customer : customers) {
       if (customer.join_partition > partition) continue;
       if (customer.join_partition == partition) {
@@ -876,7 +914,12 @@ absl::Status WriteTables(std::vector<Customer>& customers, const std::filesystem
         }
       }
       flags[2 * kProducts.size()] = '\n';
-      products_out.append(flags, sizeof(flags));
+      if (broken) {
+        products_out.append(kProducts.size(), ',');
+        products_out += '\n';
+      } else {
+        products_out.append(flags, sizeof(flags));
+      }
       ++profile.rows_by_num_products[std::min(num_products, 5)];
 
       activity_out += customer.cid_prefix;
@@ -896,7 +939,7 @@ absl::Status WriteTables(std::vector<Customer>& customers, const std::filesystem
       sociodemographics_out += customer.sociodemographics_tail;
 
       ++profile.rows_per_partition[partition];
-      if (partition == last_partition) last_partition_stats.Add(customer, age);
+      if (partition == months.last) last_partition_stats.Add(customer, age);
 
       for (TableWriter* writer : {products->get(), activity->get(), sociodemographics->get()}) {
         if (absl::Status status = writer->FlushIfFull(); !status.ok()) return status;
@@ -910,7 +953,7 @@ absl::Status WriteTables(std::vector<Customer>& customers, const std::filesystem
   for (TableWriter* writer : {products->get(), activity->get(), sociodemographics->get()}) {
     if (absl::Status status = writer->Close(); !status.ok()) return status;
   }
-  profile.num_customers = profile.rows_per_partition[last_partition];
+  profile.num_customers = profile.rows_per_partition[months.last];
   last_partition_stats.Fill(profile);
   return absl::OkStatus();
 }
@@ -1040,6 +1083,17 @@ absl::StatusOr<DatagenProfile> GenerateEasyMoneyTables(const DatagenOptions& opt
   if (options.out_dir.empty()) {
     return absl::InvalidArgumentError("out_dir must not be empty");
   }
+  SimulatedMonths months;
+  for (const auto& [option, value, index] :
+       {std::tuple<const char*, const std::string&, int*>{"last_partition", options.last_partition, &months.last},
+        {"behaviour_change_from", options.behaviour_change_from, &months.behaviour_change},
+        {"broken_partition", options.broken_partition, &months.broken}}) {
+    if (value.empty()) continue;
+    absl::StatusOr<int> found = PartitionIndex(option, value);
+    if (!found.ok()) return found.status();
+    *index = *found;
+  }
+
   const std::filesystem::path out_dir(options.out_dir);
   std::error_code error;
   std::filesystem::create_directories(out_dir, error);
@@ -1053,7 +1107,7 @@ absl::StatusOr<DatagenProfile> GenerateEasyMoneyTables(const DatagenOptions& opt
   std::vector<Customer> customers = MakeCustomers(options.num_customers, random);
   DatagenProfile profile;
   if (absl::Status status =
-          WriteTables(customers, out_dir, options.show_progress, random, profile);
+          WriteTables(customers, out_dir, options.show_progress, months, random, profile);
       !status.ok()) {
     return status;
   }

@@ -52,6 +52,23 @@ struct DatagenOptions {
   std::string out_dir;
   // Prints one progress line per partition on stderr.
   bool show_progress = false;
+
+  // Simulated months, for testing the retraining loop (all empty by default,
+  // which writes the usual tables):
+  // - last_partition: write the partitions up to and including this one
+  //   (e.g. "2018-09-28"). The rows written are exactly those of a full run,
+  //   so adding a month later never changes the months already written.
+  // - behaviour_change_from: from this partition on, customers of segment
+  //   02 - PARTICULARES acquire funds, securities and pension plans six
+  //   times as readily or more (their propensity at least 0.3, where it was
+  //   a few hundredths), and those of 03 - UNIVERSITARIO debit cards and
+  //   easyMoney accounts a fifth as readily (concept drift: a model trained
+  //   before it ranks the new acquisitions low). Earlier months are unchanged.
+  // - broken_partition: that partition's product flags are written empty
+  //   (a broken export; the reader counts them as missing, not held).
+  std::string last_partition;
+  std::string behaviour_change_from;
+  std::string broken_partition;
 };
 
 // Statistics measured on the generated rows while they are written, so asking

@@ -135,6 +135,7 @@ absl::StatusOr<EasyMoneyTables> ReadEasyMoneyTables(const std::string& data_dir)
           mask = static_cast<uint16_t>(mask | (1u << p));
         } else if (flag.empty()) {
           ++quality.missing_product_flags;
+          ++quality.missing_product_flags_by_partition[static_cast<size_t>(*partition)];
         } else if (flag != "0" && flag != "0.0") {
           return reader.FieldError(static_cast<int>(2 + p), "product flag must be 0 or 1");
         }

@@ -1,6 +1,7 @@
 #ifndef EASYMONEY_CORE_TRAINING_EASYMONEY_DATASET_H_
 #define EASYMONEY_CORE_TRAINING_EASYMONEY_DATASET_H_
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -9,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/model/customer_features.h"
+#include "core/model/easymoney_schema.h"
 
 namespace easymoney {
 
@@ -25,6 +27,7 @@ struct DataQualityReport {
   int64_t missing_ages = 0;
   int64_t missing_genders = 0;
   int64_t missing_product_flags = 0;  // Empty flag fields, read as "not held".
+  std::array<int64_t, kPartitions.size()> missing_product_flags_by_partition{};
   int64_t salary_outliers = 0;        // Above 10x the median salary.
   // Products nobody holds in any partition (em_account_pp on easyMoney):
   // kept in the catalogue so callers may send them, never recommended.

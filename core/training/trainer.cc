@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/model/easymoney_schema.h"
+#include "core/training/eligibility.h"
 #include "core/training/evaluation.h"
 #include "core/training/kmeans.h"
 #include "core/model/model.h"
@@ -26,43 +27,6 @@
 
 namespace easymoney {
 namespace {
-
-constexpr int kNumProducts = static_cast<int>(kProducts.size());
-
-// easyMoney's eligibility rules, written into every version's manifest and
-// applied by the server after scoring: these products only from this age,
-// nothing for deceased customers. The backtest applies them too, so it
-// measures what customers would actually be shown.
-constexpr std::array<const char*, 4> kAdultOnlyProducts = {"loans", "mortgage", "credit_card", "pension_plan"};
-constexpr int kAdultAge = 18;
-
-uint16_t AdultOnlyMask() {
-  uint16_t mask = 0;
-  for (int p = 0; p < kNumProducts; ++p) {
-    for (const char* id : kAdultOnlyProducts) {
-      if (kProducts[p].id == id) mask = static_cast<uint16_t>(mask | (1u << p));
-    }
-  }
-  return mask;
-}
-
-uint16_t NeverRecommendMask(const DataQualityReport& quality) {
-  uint16_t mask = 0;
-  for (int p = 0; p < kNumProducts; ++p) {
-    if (std::find(quality.zero_variance_products.begin(), quality.zero_variance_products.end(),
-                  std::string(kProducts[p].id)) != quality.zero_variance_products.end()) {
-      mask = static_cast<uint16_t>(mask | (1u << p));
-    }
-  }
-  return mask;
-}
-
-// Products a customer holds at `partition` but did not hold the month
-// before (everything held, for a customer new that month).
-uint16_t Acquired(const EasyMoneyTables& tables, int partition, size_t row) {
-  const uint16_t before = partition > 0 ? tables.at(partition - 1, row).holdings : 0;
-  return static_cast<uint16_t>(tables.at(partition, row).holdings & ~before);
-}
 
 // The SVD input: 1 per product held, `recency_weight` for those acquired in
 // the snapshot's month, so recent behaviour can count more.
@@ -329,12 +293,20 @@ easymoney::model::v1::MethodMetrics ToProto(const std::string& method, const Ran
 }  // namespace
 
 absl::StatusOr<TrainingSummary> TrainEasyMoneyModel(const TrainerOptions& options) {
+  auto tables = ReadEasyMoneyTables(options.data_dir);
+  if (!tables.ok()) return tables.status();
+  return TrainEasyMoneyModel(*tables, options);
+}
+
+absl::StatusOr<TrainingSummary> TrainEasyMoneyModel(const EasyMoneyTables& tables, const TrainerOptions& options) {
   const absl::Time start = absl::Now();
-  auto tables_or = ReadEasyMoneyTables(options.data_dir);
-  if (!tables_or.ok()) return tables_or.status();
-  const EasyMoneyTables& tables = *tables_or;
   const uint16_t never_mask = NeverRecommendMask(tables.quality);
-  const int newest = tables.newest_partition;
+  if (options.last_partition > tables.newest_partition) {
+    return absl::InvalidArgumentError(absl::StrCat("last_partition ", options.last_partition,
+                                                   " is after the newest partition in the data, ",
+                                                   tables.newest_partition));
+  }
+  const int newest = options.last_partition >= 0 ? options.last_partition : tables.newest_partition;
 
   TrainingSummary summary;
   TrainingReport& report = summary.report;

@@ -46,6 +46,10 @@ struct TrainerOptions {
   // in the newest month become holdings of the final fit ("continuous
   // improvement"); empty: not read.
   std::string feedback_log_dir;
+  // Train as if the data ended at this partition (an index into
+  // kPartitions; the retraining gate trains on the months before the new
+  // one); -1: the newest partition in the data.
+  int last_partition = -1;
 };
 
 // What the trainer took from the event log.
@@ -84,6 +88,8 @@ struct TrainingSummary {
 // the data or writing the version pass through unchanged (they name file
 // and field).
 absl::StatusOr<TrainingSummary> TrainEasyMoneyModel(const TrainerOptions& options);
+// The same on tables already read (options.data_dir is not read).
+absl::StatusOr<TrainingSummary> TrainEasyMoneyModel(const EasyMoneyTables& tables, const TrainerOptions& options);
 
 }  // namespace easymoney
 

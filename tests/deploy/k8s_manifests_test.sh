@@ -450,6 +450,69 @@ while IFS=$'\t' read -r file doc; do
 done <<<"$DEPLOYMENTS"
 pass "Deployments: image, ports, exec probes on the health port, flags, TLS and tokens from Secrets, volumes"
 
+# --- The retraining CronJob -------------------------------------------------
+RETRAIN="$(dirname "$SERVER")/recommender-retrain"
+[ -x "$RETRAIN" ] || fail "no recommender-retrain beside $SERVER"
+# Its own flags, and the connection flags its usage names (--tls-ca, --token-file, ...), with - as _.
+RETRAIN_FLAGS="$({ "$RETRAIN" --help 2>&1 || true; } | grep -oE -- '--[a-z0-9_-]+' | tr '-' '_' | sort -u)"
+[ -n "$RETRAIN_FLAGS" ] || fail "$RETRAIN --help lists no flags"
+CRONJOBS="$(docs CronJob)"
+[ -n "$CRONJOBS" ] || fail "no CronJob runs recommender-retrain"
+CLAIMS="$(for x in $(docs PersistentVolumeClaim | tr '\t' ':'); do get "${x%%:*}" "${x##*:}" metadata.name; done)"
+while IFS=$'\t' read -r file doc; do
+  [ -n "$file" ] || continue
+  name="$(get "$file" "$doc" metadata.name)"
+  spec="spec.jobTemplate.spec.template.spec"
+  [ "$(get "$file" "$doc" spec.concurrencyPolicy)" = Forbid ] ||
+    fail "CronJob $name: concurrencyPolicy is not Forbid (two steps of the loop must never run at once)"
+  [ "$(get "$file" "$doc" "$spec.securityContext.runAsNonRoot")" = true ] || fail "CronJob $name: runAsNonRoot is not true"
+  c="$spec.containers[0]"
+  image="$(get "$file" "$doc" "$c.image")"
+  [ "${image%:*}" = "$IMAGE_BUILT" ] || fail "CronJob $name: image '$image' is not the image scripts/container builds"
+  [ "$(list "$file" "$doc" "$c.command" | head -n 1)" = recommender-retrain ] ||
+    fail "CronJob $name: the command is not recommender-retrain"
+  args="$(list "$file" "$doc" "$c.args")"
+  for arg in $args; do
+    flag="${arg%%=*}"
+    grep -qxF -- "${flag//-/_}" <<<"$RETRAIN_FLAGS" || fail "CronJob $name: $flag is not a flag of recommender-retrain --help"
+  done
+  for flag in data model-base metrics-targets target token-file; do
+    [ -n "$(flag_value "$flag" <<<"$args" || true)" ] || fail "CronJob $name: lacks --$flag"
+  done
+  # The mount holding a path: "name readOnly" of the longest mountPath above it.
+  mount_of() {
+    local path="$1" best="" best_path="" m mpath
+    for ((m = 0, n_m = $(count "$file" "$doc" "$c.volumeMounts"); m < n_m; m++)); do
+      mpath="$(get "$file" "$doc" "$c.volumeMounts[$m].mountPath")"
+      if [[ "$path" == "${mpath%/}/"* || "$path" == "$mpath" ]] && [ ${#mpath} -gt ${#best_path} ]; then
+        best="$(get "$file" "$doc" "$c.volumeMounts[$m].name") $(get "$file" "$doc" "$c.volumeMounts[$m].readOnly")"
+        best_path="$mpath"
+      fi
+    done
+    printf '%s' "$best"
+  }
+  volume_source() {
+    local v
+    for ((v = 0, n_v = $(count "$file" "$doc" "$spec.volumes"); v < n_v; v++)); do
+      [ "$(get "$file" "$doc" "$spec.volumes[$v].name")" = "$1" ] || continue
+      printf '%s%s' "$(get "$file" "$doc" "$spec.volumes[$v].persistentVolumeClaim.claimName")" \
+        "$(get "$file" "$doc" "$spec.volumes[$v].secret.secretName")"
+    done
+  }
+  models_mount="$(mount_of "$(flag_value model-base <<<"$args")")"
+  [ "$(volume_source "${models_mount% *}")" = recommender-models ] ||
+    fail "CronJob $name: --model-base is not on the shared model storage (PVC recommender-models) the servers mirror"
+  [ "${models_mount#* }" != true ] || fail "CronJob $name: the shared model storage is mounted readOnly: nothing can be published"
+  token_mount="$(mount_of "$(flag_value token-file <<<"$args")")"
+  [ -n "$(get_secret="$(volume_source "${token_mount% *}")"; echo "$get_secret")" ] && [ "${token_mount#* }" = true ] ||
+    fail "CronJob $name: --token-file is not on a readOnly Secret volume"
+  claims="$(awk -F'\t' -v f="$file" -v d="$doc" '$1 == f && $2 == d && $3 ~ /persistentVolumeClaim\.claimName$/ { print $4 }' "$ALL")"
+  for claim in $claims; do
+    grep -qx "$claim" <<<"$CLAIMS" || fail "CronJob $name: PersistentVolumeClaim '$claim' is not in the manifests"
+  done
+done <<<"$CRONJOBS"
+pass "CronJob: recommender-retrain with its flags, writing the shared model storage, an admin token from a Secret"
+
 # Names of the objects of a kind, one per line.
 names() { while IFS=$'\t' read -r f d; do [ -n "$f" ] && get "$f" "$d" metadata.name; done < <(docs "$1"); }
 # Whether a label selector (key=value lines) selects some Deployment's pods.
@@ -615,6 +678,12 @@ elif [ "$BREAKAGES" = 1 ]; then
   breakage "no --tls-key-file in the canary" "$C" '/^        - --tls-key-file=/d' "server: lacks --tls-key-file"
   breakage "no --auth-token-file" "$D" '/^        - --auth-token-file=/d' "server: lacks --auth-token-file"
   breakage "no --feedback-key-file" "$D" '/^        - --feedback-key-file=/d' "server: lacks --feedback-key-file"
+  breakage "retraining without the replicas' metrics" deploy/k8s/cronjob-retrain.yaml '/- --metrics-targets=/d' \
+    "CronJob recommender-retrain: lacks --metrics-targets"
+  breakage "misspelt retraining flag" deploy/k8s/cronjob-retrain.yaml 's/--canary-percent=/--canary-percentage=/' \
+    "--canary-percentage is not a flag of recommender-retrain --help"
+  breakage "retraining on a read-only model store" deploy/k8s/cronjob-retrain.yaml \
+    '/mountPath: \/shared-models$/a\              readOnly: true' "the shared model storage is mounted readOnly"
   breakage "no --health-address" "$D" '/^        - --health-address=/d' "server: lacks --health-address"
   breakage "health port on every interface" "$C" 's|--health-address=127.0.0.1:|--health-address=0.0.0.0:|' \
     "--health-address=0.0.0.0:50052 is not on loopback"

@@ -76,6 +76,28 @@ sync_once
 [ ! -e "$DST/routing.json" ] || fail "routing.json stayed after its source was removed"
 pass "deletions in the source and routing changes are mirrored"
 
+# Routing is kept with the versions: the store's routing.json is mirrored,
+# unless the override file exists and is not empty.
+echo '{"stable_version": "1"}' >"$SRC/routing.json"
+sync_once
+cmp -s "$SRC/routing.json" "$DST/routing.json" || fail "the store's routing.json was not mirrored"
+echo '{"stable_version": "1", "canary_version": "3", "canary_percent": 1}' >"$ROUTING"
+sync_once
+cmp -s "$ROUTING" "$DST/routing.json" || fail "a non-empty override did not take precedence over the store's routing"
+: >"$ROUTING"
+sync_once
+cmp -s "$SRC/routing.json" "$DST/routing.json" || fail "an empty override did not give way to the store's routing"
+rm "$ROUTING" "$SRC/routing.json"
+sync_once
+[ ! -e "$DST/routing.json" ] || fail "routing.json stayed with neither an override nor one in the store"
+echo '{"measurements": []}' >"$SRC/realised_quality.json"
+sync_once
+cmp -s "$SRC/realised_quality.json" "$DST/realised_quality.json" || fail "realised_quality.json was not mirrored"
+rm "$SRC/realised_quality.json"
+sync_once
+[ ! -e "$DST/realised_quality.json" ] || fail "realised_quality.json stayed after its source was removed"
+pass "the store's routing.json and realised_quality.json are mirrored; a non-empty routing override wins"
+
 # An empty source (a storage fault more likely than an order) deletes nothing.
 mv "$SRC/1" "$WORK/aside-1"
 sync_once

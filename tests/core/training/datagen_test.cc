@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "core/model/easymoney_schema.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace easymoney {
@@ -382,6 +383,103 @@ TEST(DatagenErrorTest, RejectsANonPositiveCustomerCount) {
   const absl::StatusOr<DatagenProfile> profile = GenerateEasyMoneyTables(options);
   ASSERT_FALSE(profile.ok());
   EXPECT_EQ(profile.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// The simulated months of the retraining loop's tests.
+
+// Where partition `partition`'s rows start in `text` (rows are written
+// partition by partition), or text.size().
+size_t StartOfPartition(const std::string& text, absl::string_view partition) {
+  const size_t at = text.find(absl::StrCat(",", partition, ","));
+  if (at == std::string::npos) return text.size();
+  return text.rfind('\n', at) + 1;
+}
+
+DatagenOptions SimulatedOptions(absl::string_view name) {
+  DatagenOptions options;
+  options.num_customers = kNumCustomers;
+  options.seed = kSeed;
+  options.out_dir = UniqueTempDir(name).string();
+  return options;
+}
+
+TEST_F(DatagenTest, AShorterRunWritesTheFirstMonthsOfAFullOne) {
+  DatagenOptions options = SimulatedOptions("short");
+  options.last_partition = "2018-06-28";
+  ASSERT_TRUE(GenerateEasyMoneyTables(options).ok());
+  for (absl::string_view file : {kProductsFile, kActivityFile, kSociodemographicsFile}) {
+    const std::string full = ReadFile(*out_dir_ / std::string(file));
+    const std::string shorter = ReadFile(std::filesystem::path(options.out_dir) / std::string(file));
+    EXPECT_EQ(shorter, full.substr(0, StartOfPartition(full, "2018-07-28"))) << file;
+  }
+  std::filesystem::remove_all(options.out_dir);
+}
+
+TEST_F(DatagenTest, ABehaviourChangeMovesTheChangedSegmentsAcquisitionsFromItsMonthOn) {
+  DatagenOptions options = SimulatedOptions("drift");
+  options.behaviour_change_from = "2018-10-28";
+  options.last_partition = "2019-01-28";
+  ASSERT_TRUE(GenerateEasyMoneyTables(options).ok());
+  const Table changed = ReadTable(std::filesystem::path(options.out_dir) / std::string(kProductsFile));
+  const Table changed_activity = ReadTable(std::filesystem::path(options.out_dir) / std::string(kActivityFile));
+  // Months before the change are those of the run without it.
+  const std::string full_text = ReadFile(*out_dir_ / std::string(kProductsFile));
+  EXPECT_EQ(changed.text.substr(0, StartOfPartition(changed.text, "2018-10-28")),
+            full_text.substr(0, StartOfPartition(full_text, "2018-10-28")));
+  // In the last month written: holders of funds among PARTICULARES rise,
+  // holders of a debit card among UNIVERSITARIO fall.
+  const int funds = ProductColumn("funds");
+  const int debit_card = ProductColumn("debit_card");
+  auto rate = [](const Table& products, const Table& activity, int column, absl::string_view segment) {
+    int64_t holders = 0, rows = 0;
+    for (size_t i = 0; i < products.rows.size(); ++i) {
+      if (products.rows[i][1] != "2019-01-28" || activity.rows[i][5] != segment) continue;
+      holders += products.rows[i][column] == "1";
+      ++rows;
+    }
+    return rows == 0 ? 0.0 : static_cast<double>(holders) / static_cast<double>(rows);
+  };
+  const double funds_before = rate(*products_, *activity_, funds, kSegments[1]);
+  const double funds_after = rate(changed, changed_activity, funds, kSegments[1]);
+  EXPECT_GT(funds_after, 2.0 * funds_before) << funds_before << " -> " << funds_after;
+  const double debit_before = rate(*products_, *activity_, debit_card, kSegments[2]);
+  const double debit_after = rate(changed, changed_activity, debit_card, kSegments[2]);
+  EXPECT_LT(debit_after, debit_before) << debit_before << " -> " << debit_after;
+  std::filesystem::remove_all(options.out_dir);
+}
+
+TEST_F(DatagenTest, ABrokenPartitionHasOnlyEmptyProductFlags) {
+  DatagenOptions options = SimulatedOptions("broken");
+  options.broken_partition = "2018-03-28";
+  options.last_partition = "2018-04-28";
+  ASSERT_TRUE(GenerateEasyMoneyTables(options).ok());
+  const Table products = ReadTable(std::filesystem::path(options.out_dir) / std::string(kProductsFile));
+  int64_t broken_rows = 0;
+  for (size_t i = 0; i < products.rows.size(); ++i) {
+    const auto& row = products.rows[i];
+    ASSERT_EQ(row.size(), 2 + kProducts.size());
+    const bool broken = row[1] == "2018-03-28";
+    broken_rows += broken;
+    for (size_t p = 0; p < kProducts.size(); ++p) {
+      if (broken) {
+        EXPECT_EQ(row[2 + p], "");
+      } else {
+        EXPECT_EQ(row[2 + p], products_->rows[i][2 + p]) << "row " << i;
+      }
+    }
+  }
+  EXPECT_GT(broken_rows, 0);
+  std::filesystem::remove_all(options.out_dir);
+}
+
+TEST(DatagenOptionsTest, AMonthThatIsNotAPartitionIsRefused) {
+  DatagenOptions options;
+  options.out_dir = UniqueTempDir("bad_month").string();
+  options.last_partition = "2018-02-30";
+  auto profile = GenerateEasyMoneyTables(options);
+  EXPECT_EQ(profile.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(profile.status().message()), ::testing::HasSubstr("last_partition \"2018-02-30\""));
+  EXPECT_FALSE(std::filesystem::exists(options.out_dir));
 }
 
 }  // namespace
