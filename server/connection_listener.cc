@@ -273,9 +273,9 @@ void ConnectionListener::Refuse(int fd) {
   refused_.fetch_add(1, std::memory_order_relaxed);
   if (now - last >= absl::ToInt64Nanoseconds(kRefusalLogInterval)) {
     std::fprintf(stderr,
-                 "recommender-server: refusing connections on port %d: %d descriptors in use, the most kept for "
-                 "connections (%lld refused so far)\n",
-                 port_, fd, static_cast<long long>(refused_.load(std::memory_order_relaxed)));
+                 "recommender-server: refusing connections on port %d: the process holds nearly as many descriptors "
+                 "as its limit allows (%lld refused so far)\n",
+                 port_, static_cast<long long>(refused_.load(std::memory_order_relaxed)));
   }
   if (on_refused_) on_refused_();
 }

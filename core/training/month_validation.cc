@@ -128,8 +128,10 @@ std::string MonthValidation::ToJson() const {
     if (i > 0) json += ',';
     json += "{\"name\":";
     AppendJsonString(json, check.name);
-    absl::StrAppendFormat(&json, ",\"value\":%.6g,\"limit\":%.6g,\"bound\":\"%s\",\"passed\":%s}", check.value,
-                          check.limit, check.upper_bound ? "max" : "min", check.passed ? "true" : "false");
+    // JSON has no infinity (a month after one without rows): null.
+    absl::StrAppend(&json, ",\"value\":", std::isfinite(check.value) ? absl::StrFormat("%.6g", check.value) : "null");
+    absl::StrAppendFormat(&json, ",\"limit\":%.6g,\"bound\":\"%s\",\"passed\":%s}", check.limit,
+                          check.upper_bound ? "max" : "min", check.passed ? "true" : "false");
   }
   json += "]}";
   return json;

@@ -55,24 +55,32 @@ double TwoProportionZ(double stable_hits, double stable_n, double canary_hits, d
   return (canary_hits / canary_n - stable_hits / stable_n) / se;
 }
 
-// The newest version under the model base that loads, or null.
 absl::StatusOr<std::shared_ptr<const Model>> LoadVersion(const std::string& model_base, int64_t version) {
   return Model::Load(absl::StrCat(model_base, "/", version), version);
 }
 
-absl::StatusOr<std::shared_ptr<const Model>> CurrentStable(const std::string& model_base,
-                                                           const v1::RoutingConfig& routing) {
-  if (routing.stable_version() != 0) return LoadVersion(model_base, routing.stable_version());
+// The newest version under the model base that loads, or null; `loaded`
+// (may be null) is returned instead of loading its version again.
+absl::StatusOr<std::shared_ptr<const Model>> NewestVersion(const std::string& model_base,
+                                                           const std::shared_ptr<const Model>& loaded) {
   auto versions = ListModelVersions(model_base);
   if (!versions.ok()) return versions.status();
   std::sort(versions->rbegin(), versions->rend());
   for (int64_t version : *versions) {
+    if (loaded != nullptr && loaded->version() == version) return loaded;
     auto model = LoadVersion(model_base, version);
     if (model.ok()) return model;
     std::fprintf(stderr, "recommender-retrain: version %lld does not load (%s); trying an older one\n",
                  static_cast<long long>(version), std::string(model.status().message()).c_str());
   }
   return std::shared_ptr<const Model>();
+}
+
+// The stable version: the one routing.json pins, else the newest.
+absl::StatusOr<std::shared_ptr<const Model>> CurrentStable(const std::string& model_base,
+                                                           const v1::RoutingConfig& routing) {
+  if (routing.stable_version() != 0) return LoadVersion(model_base, routing.stable_version());
+  return NewestVersion(model_base, nullptr);
 }
 
 // Dimensions the backtest flagged ("FLAG segment: ...").
@@ -254,7 +262,7 @@ absl::StatusOr<RetrainResult> RunRetrainStep(const RetrainOptions& options, cons
   }
   // The newest version, stable or not: a month whose canary was rolled
   // back is not tried again until the next month arrives.
-  auto newest_version = CurrentStable(options.model_base, v1::RoutingConfig());
+  auto newest_version = NewestVersion(options.model_base, *stable);
   if (!newest_version.ok()) return newest_version.status();
   const std::string& trained_partition = (*newest_version)->manifest().training().partition();
   if (trained_partition >= newest_name && (*newest_version)->version() > (*stable)->version() &&

@@ -117,6 +117,12 @@ TEST(MonthValidation, AMonthWithEmptyProductFlagsIsBlocked) {
   EXPECT_THAT(validation->ToJson(), HasSubstr("\"passed\":false"));
 }
 
+TEST(MonthValidation, ANonFiniteValueIsNullInTheJson) {
+  MonthValidation validation;
+  validation.checks.push_back({.name = "row_count_change", .value = INFINITY, .limit = 0.5, .passed = false});
+  EXPECT_THAT(validation.ToJson(), HasSubstr("{\"name\":\"row_count_change\",\"value\":null,\"limit\":0.5,"));
+}
+
 TEST(MonthValidation, OneMonthHasNothingToCompareWith) {
   EasyMoneyTables tables;
   tables.newest_partition = 0;
