@@ -153,14 +153,15 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(const std::
   metrics->backtest_map_ =
       &prometheus::BuildGauge()
            .Name("recommender_model_backtest_map")
-           .Help("MAP@k of the serving versions in their own rolling backtest (the manifest's evaluation): what "
-                 "realised quality is compared with.")
+           .Help("MAP@k over acquirers of the serving versions in their own rolling backtest (the manifest's "
+                 "evaluation, map_relevant): what realised quality is compared with.")
            .Register(*metrics->registry_);
   metrics->realised_map_ =
       &prometheus::BuildGauge()
            .Name("recommender_model_realised_map")
-           .Help("Realised MAP@k of the serving versions on the newest month they were not trained on, as "
-                 "recommender-retrain measured it (MODEL_BASE/realised_quality.json): the concept-drift signal.")
+           .Help("Realised MAP@k over acquirers of the serving versions on the newest month they were not trained "
+                 "on, as recommender-retrain measured it (MODEL_BASE/realised_quality.json, map_relevant): the "
+                 "concept-drift signal.")
            .Register(*metrics->registry_);
   metrics->realised_popularity_map_ =
       &prometheus::BuildGauge()
@@ -475,7 +476,9 @@ void ServerMetrics::OnPublished(const Model& stable, const Model* canary) {
   for (const Model* model : {&stable, canary}) {
     if (model == nullptr || model->manifest().evaluation().methods_size() == 0) continue;
     prometheus::Gauge* gauge = &backtest_map_->Add({{"model_version", std::to_string(model->version())}});
-    gauge->Set(model->manifest().evaluation().methods(0).map());
+    // Over acquirers, as the realised figure: a month where more customers
+    // acquire something would otherwise look like better ranking.
+    gauge->Set(model->manifest().evaluation().methods(0).map_relevant());
     backtest_.push_back(gauge);
   }
   for (const Model* model : {&stable, canary}) {
@@ -541,9 +544,9 @@ void ServerMetrics::SetRealisedQuality(const easymoney::model::v1::RealisedQuali
     if (newest == nullptr) continue;
     const prometheus::Labels labels = {{"model_version", std::to_string(version)}};
     realised_.push_back(&realised_map_->Add(labels));
-    realised_.back()->Set(newest->map());
+    realised_.back()->Set(newest->map_relevant());
     realised_popularity_.push_back(&realised_popularity_map_->Add(labels));
-    realised_popularity_.back()->Set(newest->popularity_map());
+    realised_popularity_.back()->Set(newest->popularity_map_relevant());
   }
 }
 

@@ -19,9 +19,10 @@ ABSL_FLAG(std::string, last_partition, "",
           "Write the partitions up to and including this one (e.g. 2018-09-28), to simulate the months "
           "arriving one by one; the rows are those of a full run. Empty: all 17.");
 ABSL_FLAG(std::string, behaviour_change_from, "",
-          "From this partition on, segment 02 - PARTICULARES acquires funds, securities and pension plans "
-          "6x as readily or more and 03 - UNIVERSITARIO debit cards and easyMoney accounts 1/5 as readily "
-          "(concept drift for testing retraining). Empty: no change.");
+          "From this partition on, segment 02 - PARTICULARES turns to savings (funds, securities, pension plans "
+          "and long-term deposits at the highest propensity; payroll, payroll and e-accounts, debit and credit "
+          "cards at 1/50 of theirs) and 03 - UNIVERSITARIO takes debit cards and easyMoney accounts 1/5 as "
+          "readily (concept drift for testing retraining). Empty: no change.");
 ABSL_FLAG(std::string, broken_partition, "",
           "Write this partition's product flags empty (a broken export, for testing data validation). "
           "Empty: none.");

@@ -42,8 +42,10 @@ std::string CountersJson(const VariantCounters& c) {
 }
 
 std::string MetricsJson(const RankingMetrics& m) {
-  return absl::StrFormat("{\"map\":%.6f,\"precision\":%.6f,\"recall\":%.6f,\"customers\":%d,\"relevant_customers\":%d}",
-                         m.map, m.precision, m.recall, m.customers, m.relevant_customers);
+  return absl::StrFormat(
+      "{\"map\":%.6f,\"map_relevant\":%.6f,\"precision\":%.6f,\"recall\":%.6f,\"customers\":%d,"
+      "\"relevant_customers\":%d}",
+      m.map, m.map_relevant, m.precision, m.recall, m.customers, m.relevant_customers);
 }
 
 // z of the canary's rate against the stable's (negative: the canary is lower).
@@ -143,6 +145,8 @@ absl::Status RecordRealisedQuality(const std::string& model_base, int64_t versio
   added->set_k(k);
   added->set_map(model.map);
   added->set_popularity_map(popularity.map);
+  added->set_map_relevant(model.map_relevant);
+  added->set_popularity_map_relevant(popularity.map_relevant);
   added->set_customers(model.customers);
   added->set_relevant_customers(model.relevant_customers);
   added->set_measured_at(absl::FormatTime(absl::RFC3339_sec, absl::Now(), absl::UTCTimeZone()));

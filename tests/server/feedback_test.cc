@@ -17,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/recommender_server.h"
+#include "tests/testing/feedback_about.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/loopback_server.h"
 #include "tests/testing/test_model.h"
@@ -64,14 +65,7 @@ class FeedbackTest : public ::testing::Test {
   }
 
   static v1::ReportFeedbackRequest Feedback(const v1::RecommendProductsResponse& answer, v1::FeedbackEvent event) {
-    v1::ReportFeedbackRequest request;
-    request.set_request_id(answer.request_id());
-    request.set_model_version(answer.model_version());
-    request.set_variant(answer.variant());
-    request.set_customer_id("10");
-    request.set_product_id(answer.products(0).product_id());
-    request.set_event(event);
-    return request;
+    return testing::FeedbackAbout(answer, "10", event);
   }
 
   std::string dir_;

@@ -22,6 +22,7 @@
 #include "server/recommender_server.h"
 #include "server/recommender_service.h"
 #include "server/server_settings.h"
+#include "tests/testing/feedback_about.h"
 #include "tests/testing/loopback_server.h"
 #include "tests/testing/test_model.h"
 
@@ -221,12 +222,8 @@ TEST_F(RequestLimitsTest, UnknownEnumValuesAreInvalidArgument) {
   auto answer = client_->Recommend(ask);
   ASSERT_TRUE(answer.ok()) << answer.status();
   ASSERT_GT(answer->products_size(), 0);
-  v1::ReportFeedbackRequest feedback;
-  feedback.set_request_id(answer->request_id());
-  feedback.set_model_version(answer->model_version());
+  v1::ReportFeedbackRequest feedback = testing::FeedbackAbout(*answer, "10", v1::FEEDBACK_EVENT_CLICK);
   feedback.set_variant(v1::VARIANT_STABLE);
-  feedback.set_customer_id("10");
-  feedback.set_product_id(answer->products(0).product_id());
   for (int event : {42, 0, -1, std::numeric_limits<int32_t>::max()}) {
     SCOPED_TRACE(event);
     feedback.set_event(static_cast<v1::FeedbackEvent>(event));

@@ -20,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/recommender_server.h"
+#include "tests/testing/feedback_about.h"
 #include "tests/testing/loopback_server.h"
 #include "tests/testing/subprocess.h"
 
@@ -149,13 +150,8 @@ TEST_F(RetrainingFleetTest, ACanaryRoutedInTheSharedStoreIsFollowedDecidedOnAllC
     auto answer = clients_[i % 3]->Recommend(request);
     ASSERT_TRUE(answer.ok()) << answer.status();
     ASSERT_GT(answer->products_size(), 0);
-    v1::ReportFeedbackRequest feedback;
-    feedback.set_request_id(answer->request_id());
-    feedback.set_model_version(answer->model_version());
-    feedback.set_variant(answer->variant());
-    feedback.set_customer_id(request.customer_id());
-    feedback.set_product_id(answer->products(0).product_id());
-    feedback.set_event(v1::FEEDBACK_EVENT_IMPRESSION);
+    v1::ReportFeedbackRequest feedback =
+        testing::FeedbackAbout(*answer, request.customer_id(), v1::FEEDBACK_EVENT_IMPRESSION);
     ASSERT_TRUE(clients_[(i + 1) % 3]->ReportFeedback(feedback).ok());
     ++impressions[answer->variant() == v1::VARIANT_CANARY];
     if (i % 5 == 0) {

@@ -21,6 +21,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/recommender_server.h"
+#include "tests/testing/feedback_about.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/loopback_server.h"
 #include "tests/testing/test_model.h"
@@ -190,13 +191,7 @@ TEST_F(SecurityTest, TokensAndRolesDecideEveryMethod) {
   auto answer = web->Recommend(ask);
   ASSERT_TRUE(answer.ok()) << answer.status();
   ASSERT_GT(answer->products_size(), 0);
-  v1::ReportFeedbackRequest feedback;
-  feedback.set_event(v1::FEEDBACK_EVENT_CLICK);
-  feedback.set_request_id(answer->request_id());
-  feedback.set_model_version(answer->model_version());
-  feedback.set_variant(answer->variant());
-  feedback.set_customer_id("10");
-  feedback.set_product_id(answer->products(0).product_id());
+  const v1::ReportFeedbackRequest feedback = testing::FeedbackAbout(*answer, "10", v1::FEEDBACK_EVENT_CLICK);
   EXPECT_EQ(forged->ReportFeedback(feedback).status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_TRUE(web->ReportFeedback(feedback).ok());
 

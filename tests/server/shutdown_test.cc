@@ -24,6 +24,7 @@
 #include "core/model/model_directory.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/feedback_about.h"
 #include "tests/testing/test_model.h"
 
 namespace easymoney {
@@ -216,14 +217,7 @@ TEST_F(ShutdownTest, SigkillLosesNoAcknowledgedFeedback) {
   for (int i = 0; acknowledged.size() < 300 && i < 5000; ++i) {
     const v1::RecommendProductsResponse answer = Recommend();
     if (answer.products_size() == 0) continue;
-    v1::ReportFeedbackRequest feedback;
-    feedback.set_request_id(answer.request_id());
-    feedback.set_model_version(answer.model_version());
-    feedback.set_variant(answer.variant());
-    feedback.set_customer_id("10");
-    feedback.set_product_id(answer.products(0).product_id());
-    feedback.set_event(v1::FEEDBACK_EVENT_CLICK);
-    auto result = client_->ReportFeedback(feedback);
+    auto result = client_->ReportFeedback(testing::FeedbackAbout(answer, "10", v1::FEEDBACK_EVENT_CLICK));
     ASSERT_TRUE(result.ok()) << result.status();
     acknowledged.insert(answer.request_id());
   }
