@@ -28,7 +28,8 @@ RUN BUILD_DIR=/src/build scripts/build -DBUILD_TESTING=OFF
 
 # Runtime stage: only the shared libraries the binaries link (found with ldd
 # and dpkg -S on the built binaries; apt pulls in libgrpc29, libre2-9,
-# libc-ares2, libssl3 and libcivetweb1 as their dependencies).
+# libc-ares2, libssl3 and libcivetweb1 as their dependencies; libmicrohttpd12
+# and libgnutls30 serve the Connect HTTP port).
 # TLS needs nothing more: it is done inside libgrpc (with libssl3, already
 # there), and the certificate, key and tokens come from mounted Secrets, not
 # from the image. No openssl tool (certificates are made outside the image)
@@ -38,6 +39,7 @@ FROM ${RUNTIME_IMAGE}
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libgrpc++1.51 libprotobuf32 libabsl20220623 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
+      libmicrohttpd12 libgnutls30 \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \
  && groupadd --system --gid 10001 recommender \
  && useradd --system --uid 10001 --gid recommender --home-dir /nonexistent --no-create-home \
@@ -54,10 +56,11 @@ USER 10001:10001
 VOLUME /models
 # The durable event log (feedback and served answers): keep it on a volume.
 VOLUME /var/lib/recommender/events
-# gRPC (Recommender, ModelAdmin, grpc.health.v1, reflection; TLS) and
-# Prometheus /metrics (plain HTTP). The health port, 50052, is bound to
-# loopback and not exposed.
-EXPOSE 50051 9464
+# gRPC (Recommender, ModelAdmin, grpc.health.v1, reflection; TLS), the
+# Connect HTTP port (the Recommender calls as JSON; TLS) and Prometheus
+# /metrics (plain HTTP). The health port, 50052, is bound to loopback and not
+# exposed.
+EXPOSE 50051 8080 9464
 # The probe of the loopback health port (--health-address, plaintext,
 # grpc.health.v1 only): a HEALTHCHECK cannot present a token or a client
 # certificate, and needs no CA this way. Exit 0 only when SERVING, i.e. once
@@ -73,4 +76,5 @@ ENTRYPOINT ["recommender-server"]
 CMD ["--model-base", "/models", "--host", "0.0.0.0", "--port", "50051", "--metrics-host", "0.0.0.0", "--metrics-port", "9464", \
      "--event-log-dir", "/var/lib/recommender/events", \
      "--tls-cert-file", "/etc/recommender/tls/tls.crt", "--tls-key-file", "/etc/recommender/tls/tls.key", \
-     "--auth-token-file", "/etc/recommender/auth/tokens", "--health-address", "127.0.0.1:50052"]
+     "--auth-token-file", "/etc/recommender/auth/tokens", "--health-address", "127.0.0.1:50052", \
+     "--http-port", "8080"]

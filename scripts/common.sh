@@ -11,13 +11,15 @@ BUILD_DIR="${BUILD_DIR:-$REPO_ROOT/build}"
 BUILD_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libeigen3-dev libabsl-dev prometheus-cpp-dev libcivetweb-dev libssl-dev zlib1g-dev
+  libeigen3-dev libabsl-dev prometheus-cpp-dev libcivetweb-dev libssl-dev zlib1g-dev libmicrohttpd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # What the tests need beyond the build: promtool and a real Prometheus, the
 # monitoring checks' python3, headless Chromium for the status page.
-# openssl makes the throw-away certificates of the TLS tests.
-TEST_PACKAGES=(prometheus python3 chromium openssl)
+# openssl makes the throw-away certificates of the TLS tests; Node.js and npm
+# fetch buf (tests/deploy/buf_test.sh) into a scratch folder; git gives it
+# the previous commit; curl is the plain HTTP client of the Connect tests.
+TEST_PACKAGES=(prometheus python3 chromium openssl nodejs npm git curl)
 REQUIRED_PACKAGES=("${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}")
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -28,6 +30,12 @@ ensure_packages() {
   local missing=()
   local package
   for package in "$@"; do
+    # Node.js may come from elsewhere (NodeSource's nodejs carries npm and
+    # conflicts with Debian's npm): a working command is enough.
+    case "$package" in
+      nodejs) command -v node >/dev/null && continue;;
+      npm) command -v npm >/dev/null && continue;;
+    esac
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
       missing+=("$package")
     fi

@@ -6,7 +6,7 @@
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/status.h>
 
-#include "core/auth/access_tokens.h"
+#include "absl/strings/string_view.h"
 #include "core/auth/access_tokens.h"
 #include "server/server_metrics.h"
 
@@ -34,6 +34,19 @@ class CallAuthorizer {
   // self-declared x-operator metadata, if any, appended after a '/'), or the
   // peer address without authentication.
   grpc::Status Check(const grpc::CallbackServerContext& context, Role role, std::string* who = nullptr) const;
+
+  // The same check for a caller on another wire (the Connect HTTP port):
+  // `authorization` is the Authorization header's value, `claimed_operator`
+  // the X-Operator header's, `peer` the remote address (or, for a gRPC
+  // call, `context`, whose peer is only formatted when needed).
+  struct Caller {
+    absl::string_view authorization;
+    absl::string_view claimed_operator;
+    std::string peer;
+    const grpc::CallbackServerContext* context = nullptr;
+    std::string Peer() const { return context != nullptr ? context->peer() : peer; }
+  };
+  grpc::Status Check(const Caller& caller, Role role, std::string* who = nullptr) const;
 
   bool enabled() const { return tokens_ != nullptr; }
 

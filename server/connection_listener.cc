@@ -103,10 +103,10 @@ int ConnectionListener::DescriptorLimit() {
 
 int ConnectionListener::DefaultDescriptorReserve(int limit) { return std::clamp(limit / 8, 16, 256); }
 
-absl::StatusOr<std::unique_ptr<ConnectionListener>> ConnectionListener::Bind(Options options) {
-  auto parts = SplitAddress(options.address);
+absl::StatusOr<std::vector<int>> ConnectionListener::ListenSockets(const std::string& address_text) {
+  auto parts = SplitAddress(address_text);
   if (!parts.ok()) return parts.status();
-  std::unique_ptr<ConnectionListener> listener(new ConnectionListener());
+  std::vector<int> fds;
   int port = 0;
   (void)absl::SimpleAtoi(parts->port, &port);
 
@@ -128,7 +128,7 @@ absl::StatusOr<std::unique_ptr<ConnectionListener>> ConnectionListener::Bind(Opt
       fd = ListenOn(reinterpret_cast<sockaddr*>(&any4), sizeof(any4), false);
     }
     if (fd < 0) bind_error = std::strerror(errno);
-    if (fd >= 0) listener->listener_fds_.push_back(fd);
+    if (fd >= 0) fds.push_back(fd);
   } else {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
@@ -138,28 +138,34 @@ absl::StatusOr<std::unique_ptr<ConnectionListener>> ConnectionListener::Bind(Opt
     const int resolved = getaddrinfo(parts->host.c_str(), parts->port.c_str(), &hints, &found);
     if (resolved != 0) {
       return absl::InvalidArgumentError(
-          absl::StrCat("cannot resolve \"", parts->host, "\" in \"", options.address, "\": ", gai_strerror(resolved)));
+          absl::StrCat("cannot resolve \"", parts->host, "\" in \"", address_text, "\": ", gai_strerror(resolved)));
     }
     // Every address the name has ("localhost" is 127.0.0.1 and ::1), on one
     // port: the one the first socket got when the port asked for is 0.
     for (addrinfo* entry = found; entry != nullptr; entry = entry->ai_next) {
       sockaddr_storage address{};
       std::memcpy(&address, entry->ai_addr, entry->ai_addrlen);
-      if (port == 0 && !listener->listener_fds_.empty()) {
-        SetPort(reinterpret_cast<sockaddr*>(&address), BoundPort(listener->listener_fds_.front()));
-      }
+      if (port == 0 && !fds.empty()) SetPort(reinterpret_cast<sockaddr*>(&address), BoundPort(fds.front()));
       const int fd = ListenOn(reinterpret_cast<sockaddr*>(&address), entry->ai_addrlen, false);
       if (fd >= 0) {
-        listener->listener_fds_.push_back(fd);
+        fds.push_back(fd);
       } else if (bind_error.empty()) {
         bind_error = std::strerror(errno);
       }
     }
     freeaddrinfo(found);
   }
-  if (listener->listener_fds_.empty()) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.address, ": ", bind_error));
-  }
+  if (fds.empty()) return absl::UnavailableError(absl::StrCat("cannot listen on ", address_text, ": ", bind_error));
+  return fds;
+}
+
+int ConnectionListener::PortOf(int listening_fd) { return BoundPort(listening_fd); }
+
+absl::StatusOr<std::unique_ptr<ConnectionListener>> ConnectionListener::Bind(Options options) {
+  auto fds = ListenSockets(options.address);
+  if (!fds.ok()) return fds.status();
+  std::unique_ptr<ConnectionListener> listener(new ConnectionListener());
+  listener->listener_fds_ = *std::move(fds);
   listener->port_ = BoundPort(listener->listener_fds_.front());
 
   const int limit = DescriptorLimit();

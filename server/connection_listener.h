@@ -59,6 +59,13 @@ class ConnectionListener {
   // Errors: INVALID_ARGUMENT for an address that does not parse or resolve,
   // UNAVAILABLE when no socket could be bound.
   static absl::StatusOr<std::unique_ptr<ConnectionListener>> Bind(Options options);
+
+  // Listening sockets (non-blocking, close-on-exec) on every address of
+  // `address` ("host:port"; a wildcard host is one dual-stack socket), one
+  // port for all; the caller owns them. Bind's errors.
+  static absl::StatusOr<std::vector<int>> ListenSockets(const std::string& address);
+  // The port a listening socket is bound to.
+  static int PortOf(int listening_fd);
   ~ConnectionListener();
   ConnectionListener(const ConnectionListener&) = delete;
   ConnectionListener& operator=(const ConnectionListener&) = delete;

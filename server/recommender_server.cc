@@ -44,6 +44,7 @@ absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(con
   if (server->tokens_ != nullptr) server->metrics_->OnTokenReload(true, server->tokens_->Current()->size());
   if (options.tls.has_value()) {
     server->certificate_file_ = options.tls->cert_file;
+    server->tls_refresh_interval_ = options.tls->refresh_interval;
     server->UpdateCertificateExpiry();
   }
   server->authorizer_ = std::make_unique<CallAuthorizer>(server->tokens_.get(), server->metrics_.get());
@@ -116,16 +117,17 @@ absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(con
   server->models_ = *std::move(models);
   server->admin_service_ = std::make_unique<ModelAdminService>(server->models_.get(), server->audit_.get(),
                                                                server->authorizer_.get());
-  server->service_ = std::make_unique<RecommenderService>(
-      RecommenderService::Options{.metrics = server->metrics_.get(),
-                                  .models = server->models_.get(),
-                                  .authorizer = server->authorizer_.get(),
-                                  .admission = server->admission_.get(),
-                                  .window = &server->window_,
-                                  .feedback = server->feedback_.get(),
-                                  .request_ids = server->request_ids_.get(),
-                                  .event_log = server->event_log_.get(),
-                                  .served_log_sample = options.served_log_sample});
+  server->calls_ = std::make_unique<RecommenderCalls>(
+      RecommenderCalls::Options{.metrics = server->metrics_.get(),
+                                .models = server->models_.get(),
+                                .admission = server->admission_.get(),
+                                .window = &server->window_,
+                                .feedback = server->feedback_.get(),
+                                .request_ids = server->request_ids_.get(),
+                                .event_log = server->event_log_.get(),
+                                .served_log_sample = options.served_log_sample});
+  server->service_ = std::make_unique<RecommenderService>(server->calls_.get(), server->authorizer_.get(),
+                                                          server->admission_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -173,6 +175,34 @@ absl::StatusOr<std::unique_ptr<RecommenderServer>> RecommenderServer::Create(con
       return absl::UnavailableError(absl::StrCat("cannot start the health server on ", options.health_address));
     }
     server->health_listener_->Start(std::move(health_acceptor));
+  }
+  if (!options.http_address.empty()) {
+    const bool mutual_tls = options.tls.has_value() && !options.tls->client_ca_file.empty();
+    server->connect_service_ =
+        std::make_unique<ConnectService>(server->calls_.get(), server->authorizer_.get(), mutual_tls);
+    HttpServer::Options http;
+    http.address = options.http_address;
+    http.threads = options.http_threads;
+    // Below the gRPC port's descriptor bound, so HTTP connections alone
+    // never bring the gRPC port to refuse.
+    http.max_connections =
+        std::max(1, std::min(options.http_max_connections, ConnectionListener::DescriptorLimit() / 4));
+    http.max_connections_per_ip = options.http_max_connections_per_ip;
+    http.idle_timeout = options.http_idle_timeout;
+    http.max_body_bytes = kMaxRequestBytes;
+    http.too_large = ConnectService::TooLarge(kMaxRequestBytes);
+    if (options.tls.has_value()) {
+      http.tls_cert_file = options.tls->cert_file;
+      http.tls_key_file = options.tls->key_file;
+      http.tls_client_ca_file = options.tls->client_ca_file;
+    }
+    ConnectService* connect = server->connect_service_.get();
+    auto http_server = HttpServer::Start(
+        http, [connect](HttpServer::Request&& request, HttpServer::Respond respond) {
+          connect->Handle(std::move(request), std::move(respond));
+        });
+    if (!http_server.ok()) return http_server.status();
+    server->http_server_ = *std::move(http_server);
   }
   server->SetServing(server->models_->Current() != nullptr);
   server->analysis_thread_ = std::thread([self] { self->AnalysisLoop(); });
@@ -239,6 +269,14 @@ void RecommenderServer::AnalysisLoop() {
       for (int r = 0; r < kNumFeedbackRefusals; ++r) {
         const auto refusal = static_cast<FeedbackRefusal>(r);
         metrics_->SetFeedbackRefused(refusal, feedback_->refused(refusal));
+      }
+    }
+    // The Connect port takes renewed TLS files as often as gRPC's watcher
+    // does (the port goes on with the old ones if the new do not load).
+    if (http_server_ != nullptr && !certificate_file_.empty() && absl::Now() >= next_http_tls_check_) {
+      next_http_tls_check_ = absl::Now() + tls_refresh_interval_;
+      if (absl::Status reloaded = http_server_->ReloadTlsIfChanged(); !reloaded.ok()) {
+        std::fprintf(stderr, "recommender-server: %s\n", std::string(reloaded.message()).c_str());
       }
     }
     // A renewed certificate is taken by gRPC's watcher; its new date shows
@@ -412,6 +450,9 @@ void RecommenderServer::Shutdown(absl::Duration grace) {
   listener_->Stop();
   if (health_listener_ != nullptr) health_listener_->Stop();
   const auto deadline = std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace);
+  // The HTTP port stops accepting and finishes the calls it has, within
+  // the same grace.
+  if (http_server_ != nullptr) http_server_->Stop(grace);
   grpc_server_->Shutdown(deadline);
   if (health_server_ != nullptr) health_server_->Shutdown(deadline);
 }

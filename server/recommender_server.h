@@ -22,7 +22,9 @@
 #include "core/serving/cpu_shed_controller.h"
 #include "core/serving/model_manager.h"
 #include "server/call_authorizer.h"
+#include "server/connect_service.h"
 #include "server/connection_listener.h"
+#include "server/http_server.h"
 #include "server/model_admin_service.h"
 #include "server/recommender_service.h"
 #include "server/server_metrics.h"
@@ -81,6 +83,17 @@ class RecommenderServer {
     // Bearer-token file (access_tokens.h), re-read when it changes; empty:
     // no authentication (the binary insists on --allow-unauthenticated).
     std::string auth_token_file;
+    // host:port of the Connect port (JSON and binary protobuf over HTTP/1.1,
+    // connect_service.h), with the gRPC port's TLS and tokens; empty: none.
+    // Port 0 picks a free one (see http_port()).
+    std::string http_address;
+    // At most this many HTTP connections at once (more are closed on
+    // accept), and this many from one address; closed after
+    // `http_idle_timeout` without a byte.
+    int http_max_connections = 1024;
+    int http_max_connections_per_ip = 256;
+    absl::Duration http_idle_timeout = absl::Seconds(30);
+    int http_threads = 2;
     // host:port of a plaintext port serving only grpc.health.v1 (for probes
     // inside the container); empty: none. Port 0 picks a free one.
     std::string health_address;
@@ -106,6 +119,7 @@ class RecommenderServer {
 
   int port() const { return port_; }
   int health_port() const { return health_port_; }
+  int http_port() const { return http_server_ != nullptr ? http_server_->port() : 0; }
   int metrics_port() const { return metrics_->port(); }
   // Serving stable version, or null.
   std::shared_ptr<const Model> CurrentModel() const {
@@ -188,6 +202,8 @@ class RecommenderServer {
   std::unique_ptr<FeedbackRecorder> feedback_;
   std::unique_ptr<AccessTokenFile> tokens_;  // Null: no authentication.
   std::string certificate_file_;             // Empty: plaintext.
+  absl::Duration tls_refresh_interval_ = absl::Minutes(1);
+  absl::Time next_http_tls_check_;  // Analysis thread only.
   std::string fleet_routing_source_;         // Empty: the model base is the routing's source.
   std::string model_base_;
   // realised_quality.json as last read, and for which serving versions it
@@ -196,7 +212,10 @@ class RecommenderServer {
   easymoney::model::v1::RealisedQuality realised_;
   std::vector<int64_t> realised_versions_;
   std::unique_ptr<CallAuthorizer> authorizer_;
+  std::unique_ptr<RecommenderCalls> calls_;
   std::unique_ptr<RecommenderService> service_;
+  std::unique_ptr<ConnectService> connect_service_;
+  std::unique_ptr<HttpServer> http_server_;
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<ModelAdminService> admin_service_;
   // Accept the connections of grpc_server_ and health_server_

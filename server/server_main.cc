@@ -19,6 +19,15 @@
 ABSL_FLAG(std::string, model_base, "models", "Directory of model versions (MODEL_BASE/<version>/).");
 ABSL_FLAG(std::string, host, "127.0.0.1", "Address to bind the gRPC port to.");
 ABSL_FLAG(int, port, 50051, "gRPC port; 0 picks a free port.");
+ABSL_FLAG(int, http_port, -1,
+          "Port for the Recommender calls as JSON or binary protobuf over HTTP/1.1 in the Connect protocol "
+          "(POST /easymoney.recommender.v1.Recommender/<Method>; docs/api.md), on --host with the gRPC port's TLS "
+          "and tokens; -1: off, 0 picks a free port.");
+ABSL_FLAG(int, http_max_connections, 1024,
+          "HTTP connections served at once (more are closed on accept; at most a quarter of the descriptor limit).");
+ABSL_FLAG(int, http_max_connections_per_ip, 256, "HTTP connections served at once from one client address.");
+ABSL_FLAG(absl::Duration, http_idle_timeout, absl::Seconds(30),
+          "An HTTP connection that sends or reads nothing for this long is closed.");
 ABSL_FLAG(std::string, metrics_host, "127.0.0.1", "Address to bind the metrics port to.");
 ABSL_FLAG(int, metrics_port, 9464, "Port for Prometheus /metrics; 0 picks a free port.");
 ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(1),
@@ -150,6 +159,12 @@ int RunServer() {
   options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
   options.overload_grace = absl::GetFlag(FLAGS_overload_grace);
   options.health_address = absl::GetFlag(FLAGS_health_address);
+  if (const int http_port = absl::GetFlag(FLAGS_http_port); http_port >= 0) {
+    options.http_address = absl::StrCat(absl::GetFlag(FLAGS_host), ":", http_port);
+  }
+  options.http_max_connections = absl::GetFlag(FLAGS_http_max_connections);
+  options.http_max_connections_per_ip = absl::GetFlag(FLAGS_http_max_connections_per_ip);
+  options.http_idle_timeout = absl::GetFlag(FLAGS_http_idle_timeout);
   const bool plaintext = absl::GetFlag(FLAGS_plaintext);
   const std::string cert = absl::GetFlag(FLAGS_tls_cert_file);
   if (plaintext && !cert.empty()) {
@@ -216,6 +231,10 @@ int RunServer() {
                plaintext ? "PLAINTEXT (development only)"
                          : (options.tls->client_ca_file.empty() ? "TLS" : "mutual TLS"),
                options.auth_token_file.empty() ? "NO AUTHENTICATION (development only)" : "bearer tokens");
+  if ((*server)->http_port() != 0) {
+    std::fprintf(stderr, "recommender-server: Connect (JSON and protobuf over HTTP) on %s://%s:%d\n",
+                 plaintext ? "http" : "https", absl::GetFlag(FLAGS_host).c_str(), (*server)->http_port());
+  }
   if (options.feedback_key_file.empty() && !options.event_log_dir.empty()) {
     std::fprintf(stderr,
                  "recommender-server: WARNING: no --feedback-key-file: request ids are signed with a random key of "

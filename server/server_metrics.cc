@@ -21,6 +21,8 @@ constexpr std::array<const char*, kNumGrpcCodes> kCodeNames = {
 
 const char* VariantLabel(Variant variant) { return variant == Variant::kCanary ? "canary" : "stable"; }
 
+constexpr std::array<const char*, kNumCallProtocols> kProtocolNames = {"grpc", "connect"};
+
 // Sub-millisecond resolution where the service lives, coarse beyond.
 std::vector<double> LatencyBuckets() {
   return {
@@ -40,10 +42,11 @@ void VersionMetrics::RecordColdStartProfile(std::optional<double> age, std::opti
   }
 }
 
-void VersionMetrics::RecordRequest(grpc::StatusCode code, double seconds) const {
+void VersionMetrics::RecordRequest(CallProtocol protocol, grpc::StatusCode code, double seconds) const {
   const int c = static_cast<int>(code);
-  duration->Observe(seconds);
-  requests[(c >= 0 && c < kNumGrpcCodes) ? c : static_cast<int>(grpc::StatusCode::UNKNOWN)]->Increment();
+  const auto p = static_cast<size_t>(protocol);
+  duration[p]->Observe(seconds);
+  requests[p][(c >= 0 && c < kNumGrpcCodes) ? c : static_cast<int>(grpc::StatusCode::UNKNOWN)]->Increment();
 }
 
 namespace {
@@ -81,11 +84,14 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(const std::
   // sharded_histogram.h), exposed beside the registry's families.
   metrics->durations_ = std::make_shared<ShardedHistogramFamily>(
       "recommender_request_duration_seconds",
-      "Time from receiving an RPC to finishing it, by method, model version and variant.", LatencyBuckets());
+      "Time from receiving a call to finishing it, by method, model version, variant and protocol (grpc, or "
+      "connect for JSON and protobuf over HTTP).",
+      LatencyBuckets());
   metrics->exposer_->RegisterCollectable(metrics->durations_);
   metrics->requests_ = &prometheus::BuildCounter()
                             .Name("recommender_requests_total")
-                            .Help("Finished RPCs by method, gRPC status code, model version and variant.")
+                            .Help("Finished calls by method, status code, model version, variant and protocol (grpc, or connect "
+                                  "for JSON and protobuf over HTTP).")
                             .Register(*metrics->registry_);
   metrics->recommendations_ = &prometheus::BuildCounter()
                                    .Name("recommender_recommendations_total")
@@ -307,10 +313,16 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(const std::
 
 void ServerMetrics::MakeHandles(const std::string& version, const std::string& variant, const Model* model,
                                 VersionMetrics& handles, const char* method) {
-  handles.duration = durations_->Add({{"method", method}, {"model_version", version}, {"variant", variant}});
-  for (int c = 0; c < kNumGrpcCodes; ++c) {
-    handles.requests[c] = &requests_->Add(
-        {{"method", method}, {"code", kCodeNames[c]}, {"model_version", version}, {"variant", variant}});
+  for (int p = 0; p < kNumCallProtocols; ++p) {
+    handles.duration[p] = durations_->Add(
+        {{"method", method}, {"model_version", version}, {"variant", variant}, {"protocol", kProtocolNames[p]}});
+    for (int c = 0; c < kNumGrpcCodes; ++c) {
+      handles.requests[p][c] = &requests_->Add({{"method", method},
+                                                {"code", kCodeNames[c]},
+                                                {"model_version", version},
+                                                {"variant", variant},
+                                                {"protocol", kProtocolNames[p]}});
+    }
   }
   if (model == nullptr) return;
   std::vector<std::string> products;
@@ -387,8 +399,10 @@ std::shared_ptr<const VersionMetrics> ServerMetrics::ForVersion(const Model& mod
 }
 
 void ServerMetrics::RemoveSeries(const VersionMetrics& handles) {
-  durations_->Remove(handles.duration);
-  for (prometheus::Counter* counter : handles.requests) requests_->Remove(counter);
+  for (int p = 0; p < kNumCallProtocols; ++p) {
+    durations_->Remove(handles.duration[p]);
+    for (prometheus::Counter* counter : handles.requests[p]) requests_->Remove(counter);
+  }
   // Catalogues above kMaxProductSeries share one counter: remove it once.
   prometheus::Counter* previous = nullptr;
   for (prometheus::Counter* counter : handles.recommendations) {
@@ -507,7 +521,9 @@ void ServerMetrics::OnTokenReload(bool accepted, int tokens) {
   tokens_->Set(tokens);
 }
 
-void ServerMetrics::RecordBatch(grpc::StatusCode code, double seconds) { batch_->RecordRequest(code, seconds); }
+void ServerMetrics::RecordBatch(CallProtocol protocol, grpc::StatusCode code, double seconds) {
+  batch_->RecordRequest(protocol, code, seconds);
+}
 
 std::shared_ptr<const ShadowMetrics> ServerMetrics::ForShadow(const Model& shadow) {
   auto handles = std::make_shared<ShadowMetrics>();

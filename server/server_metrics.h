@@ -34,6 +34,11 @@
 namespace easymoney {
 
 inline constexpr int kNumGrpcCodes = 17;  // OK .. UNAUTHENTICATED.
+
+// The wire a call came in on: the `protocol` label of the request metrics
+// ("grpc", or "connect" for JSON and binary protobuf over HTTP).
+enum class CallProtocol { kGrpc = 0, kConnect = 1 };
+inline constexpr int kNumCallProtocols = 2;
 // The /metrics and /status HTTP server: worker threads, and how long a
 // connection may take to send its request before it is closed.
 inline constexpr int kMetricsWorkerThreads = 64;
@@ -46,8 +51,9 @@ inline constexpr size_t kMaxProductSeries = 1000;
 // RecommendProducts: made once when the version is published, so a request
 // only increments pre-resolved counters (no label lookup, no allocation).
 struct VersionMetrics {
-  ShardedHistogramFamily::Series* duration = nullptr;
-  std::array<prometheus::Counter*, kNumGrpcCodes> requests{};
+  // By CallProtocol.
+  std::array<ShardedHistogramFamily::Series*, kNumCallProtocols> duration{};
+  std::array<std::array<prometheus::Counter*, kNumGrpcCodes>, kNumCallProtocols> requests{};
   std::vector<prometheus::Counter*> recommendations;  // By catalogue index.
   // Answers for customers the version does not know, by strategy.
   enum ColdStart { kFoldIn = 0, kCluster = 1, kPopular = 2 };
@@ -64,7 +70,7 @@ struct VersionMetrics {
   prometheus::Gauge* age_psi = nullptr;
   prometheus::Gauge* salary_psi = nullptr;
 
-  void RecordRequest(grpc::StatusCode code, double seconds) const;
+  void RecordRequest(CallProtocol protocol, grpc::StatusCode code, double seconds) const;
   void RecordCluster(int32_t cluster) const {
     if (cluster >= 0 && static_cast<size_t>(cluster) < served_clusters.size()) {
       served_clusters[static_cast<size_t>(cluster)].fetch_add(1, std::memory_order_relaxed);
@@ -153,9 +159,11 @@ class ServerMetrics {
   void OnEventLogError() { event_log_errors_->Increment(); }
   // Counts one RecommendProductsBatch call (its items are counted as
   // RecommendProducts recommendations under their versions).
-  void RecordBatch(grpc::StatusCode code, double seconds);
+  void RecordBatch(CallProtocol protocol, grpc::StatusCode code, double seconds);
   // Counts one ReportFeedback call.
-  void RecordFeedbackCall(grpc::StatusCode code, double seconds) { feedback_calls_->RecordRequest(code, seconds); }
+  void RecordFeedbackCall(CallProtocol protocol, grpc::StatusCode code, double seconds) {
+    feedback_calls_->RecordRequest(protocol, code, seconds);
+  }
   // Authentication: calls refused (reason: missing_token, unknown_token,
   // wrong_role; role: the one the method needs), token-file reloads and the
   // number of tokens in force.

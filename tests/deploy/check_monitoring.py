@@ -28,8 +28,8 @@ import sys
 # What recommender-server exports (docs/api.md#metrics-get-metrics), with each metric's labels. Histograms
 # are listed by their base name. Prometheus adds job and instance when it scrapes.
 KNOWN_METRICS = {
-    "recommender_requests_total": {"method", "code", "model_version", "variant"},
-    "recommender_request_duration_seconds": {"method", "model_version", "variant", "le"},
+    "recommender_requests_total": {"method", "code", "model_version", "variant", "protocol"},
+    "recommender_request_duration_seconds": {"method", "model_version", "variant", "protocol", "le"},
     "recommender_recommendations_total": {"product", "model_version", "variant"},
     "recommender_model_info": {"version", "variant"},
     "recommender_model_customers": set(),

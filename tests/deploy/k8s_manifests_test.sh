@@ -411,6 +411,7 @@ while IFS=$'\t' read -r file doc; do
         container_ports+="$pnumber"$'\n'
         case "$pname" in
           grpc) [ "$pnumber" = "$(arg_value port)" ] || fail "$name/$cname: port grpc $pnumber is not --port=$(arg_value port)";;
+          http) [ "$pnumber" = "$(arg_value http-port)" ] || fail "$name/$cname: port http $pnumber is not --http-port=$(arg_value http-port)";;
           metrics) [ "$pnumber" = "$(arg_value metrics-port)" ] ||
                      fail "$name/$cname: port metrics $pnumber is not --metrics-port=$(arg_value metrics-port)";;
           *) fail "$name/$cname: unexpected port name '$pname'";;
@@ -741,6 +742,8 @@ elif [ "$BREAKAGES" = 1 ]; then
     "is not the image scripts/container builds"
   breakage "gRPC containerPort not --port" "$D" '0,/containerPort: 50051$/s//containerPort: 50055/' \
     "port grpc 50055 is not --port=50051"
+  breakage "HTTP containerPort not --http-port" "$D" '0,/containerPort: 8080$/s//containerPort: 8081/' \
+    "port http 8081 is not --http-port=8080"
   breakage "misspelt server flag" "$D" 's|--keep-previous=|--keep-previus=|' \
     "--keep-previus is not a flag of recommender-server --help"
   breakage "kustomization.yaml misses a file" deploy/k8s/kustomization.yaml '/^- pdb.yaml$/d' \

@@ -21,6 +21,7 @@ extern "C" int NpyFuzzerTestOneInput(const uint8_t* data, size_t size);
 extern "C" int ManifestFuzzerTestOneInput(const uint8_t* data, size_t size);
 extern "C" int RoutingFuzzerTestOneInput(const uint8_t* data, size_t size);
 extern "C" int RequestFuzzerTestOneInput(const uint8_t* data, size_t size);
+extern "C" int ConnectFuzzerTestOneInput(const uint8_t* data, size_t size);
 
 namespace easymoney {
 namespace {
@@ -70,7 +71,8 @@ INSTANTIATE_TEST_SUITE_P(Corpora, FuzzCorpusReplayTest,
                          ::testing::Values(FuzzTarget{"npy", NpyFuzzerTestOneInput},
                                            FuzzTarget{"manifest", ManifestFuzzerTestOneInput},
                                            FuzzTarget{"routing", RoutingFuzzerTestOneInput},
-                                           FuzzTarget{"request", RequestFuzzerTestOneInput}),
+                                           FuzzTarget{"request", RequestFuzzerTestOneInput},
+                                           FuzzTarget{"connect", ConnectFuzzerTestOneInput}),
                          [](const ::testing::TestParamInfo<FuzzTarget>& info) { return info.param.name; });
 
 }  // namespace

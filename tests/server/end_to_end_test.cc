@@ -431,13 +431,15 @@ TEST_F(EndToEndTest, MetricsCountRequestsRecommendationsAndServingVersion) {
     return MetricValue(after, metric, labels) - std::max(0.0, MetricValue(before, metric, labels));
   };
   const std::string v1_stable[] = {"model_version=\"1\"", "variant=\"stable\""};
+  const std::string grpc = "protocol=\"grpc\"";
   EXPECT_EQ(delta("recommender_requests_total",
-                  {"method=\"RecommendProducts\"", "code=\"OK\"", v1_stable[0], v1_stable[1]}),
+                  {"method=\"RecommendProducts\"", "code=\"OK\"", v1_stable[0], v1_stable[1], grpc}),
             1);
-  EXPECT_EQ(delta("recommender_requests_total", {"code=\"INVALID_ARGUMENT\"", v1_stable[0], v1_stable[1]}), 1);
+  EXPECT_EQ(delta("recommender_requests_total", {"code=\"INVALID_ARGUMENT\"", v1_stable[0], v1_stable[1], grpc}), 1);
   EXPECT_EQ(delta("recommender_recommendations_total", {"product=\"" + product + "\"", v1_stable[0], v1_stable[1]}),
             1);
-  EXPECT_EQ(delta("recommender_request_duration_seconds_count", {"RecommendProducts", v1_stable[0], v1_stable[1]}), 2);
+  EXPECT_EQ(delta("recommender_request_duration_seconds_count", {"RecommendProducts", v1_stable[0], v1_stable[1], grpc}),
+            2);
   EXPECT_EQ(MetricValue(after, "recommender_model_info", {"version=\"1\"", "variant=\"stable\""}), 1);
   // Sub-millisecond buckets exist.
   EXPECT_THAT(after, HasSubstr("le=\"0.0001\""));

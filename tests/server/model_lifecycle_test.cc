@@ -628,7 +628,7 @@ TEST_F(ModelLifecycleTest, BatchStopsWorkingOnceItsDeadlinePasses) {
   // DEADLINE_EXCEEDED well before the whole batch could have been scored.
   const std::string series =
       "recommender_requests_total{code=\"DEADLINE_EXCEEDED\",method=\"RecommendProductsBatch\",model_version=\"all\","
-      "variant=\"all\"} 1";
+      "protocol=\"grpc\",variant=\"all\"} 1";
   std::string metrics;
   while (absl::Now() - start < absl::Seconds(30)) {
     metrics = testing::HttpGet(server_->metrics_port(), "/metrics");

@@ -8,6 +8,8 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
+#include <thread>
 
 namespace easymoney::testing {
 
@@ -54,6 +56,48 @@ std::string HttpGet(int port, const std::string& path) {
   if (response.rfind("HTTP/1.", 0) != 0 || body == std::string::npos) return "ERROR: bad response: " + response;
   if (response.find(" 200 ") == std::string::npos) return "ERROR: status: " + response.substr(0, body);
   return response.substr(body + 4);
+}
+
+HttpReply HttpExchange(int port, const std::string& raw) {
+  HttpReply reply;
+  const int fd = ConnectLoopback(port);
+  if (fd < 0) {
+    reply.body = "connect failed";
+    return reply;
+  }
+  // Written beside the reading: a server may answer before the request has
+  // all arrived (a body over its limit) and close, and the answer must be
+  // read before the reset that closing with unread data brings.
+  std::thread writer([fd, &raw] {
+    size_t sent = 0;
+    while (sent < raw.size()) {
+      const ssize_t wrote = send(fd, raw.data() + sent, raw.size() - sent, MSG_NOSIGNAL);
+      if (wrote <= 0) break;
+      sent += static_cast<size_t>(wrote);
+    }
+  });
+  std::string response;
+  std::array<char, 8192> buffer;
+  ssize_t got = 0;
+  while ((got = read(fd, buffer.data(), buffer.size())) > 0) response.append(buffer.data(), static_cast<size_t>(got));
+  shutdown(fd, SHUT_RDWR);
+  writer.join();
+  close(fd);
+  const size_t end = response.find("\r\n\r\n");
+  if (response.rfind("HTTP/1.", 0) != 0 || end == std::string::npos || response.size() < 12) {
+    reply.body = "no HTTP reply: " + response;
+    return reply;
+  }
+  reply.status = std::atoi(response.substr(9, 3).c_str());
+  reply.headers = response.substr(0, end);
+  reply.body = response.substr(end + 4);
+  return reply;
+}
+
+std::string HttpPost(const std::string& path, const std::string& content_type, const std::string& body,
+                     const std::string& extra_headers) {
+  return "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: " + content_type +
+         "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extra_headers + "\r\n" + body;
 }
 
 }  // namespace easymoney::testing
