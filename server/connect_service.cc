@@ -134,15 +134,17 @@ void ConnectService::Handle(HttpServer::Request&& http, HttpServer::Respond resp
     call->start = calls_->Begin(authorization, call->transport, needs);
     RecommenderCalls* calls = calls_;
     method_call(call, [call, calls, respond](const grpc::Status& status) {
+      HttpServer::Response response;
       if (status.ok()) {
-        HttpServer::Response response;
         response.content_type = std::string(ConnectContentType(call->codec));
         response.body = EncodeConnectResponse(call->codec, call->response);
-        respond(std::move(response));
       } else {
-        respond(ErrorResponse(status));
+        response = ErrorResponse(status);
       }
-      if (call->start.admitted) calls->Release();
+      // The call keeps its place in admission until its answer has left,
+      // as over gRPC.
+      if (call->start.admitted) response.done = [calls] { calls->Release(); };
+      respond(std::move(response));
     });
   };
   switch (*method) {

@@ -17,7 +17,6 @@
 #include "absl/time/time.h"
 #include "core/auth/secret_file.h"
 
-struct MHD_Daemon;
 
 namespace easymoney {
 
@@ -37,8 +36,9 @@ namespace easymoney {
 //   passes twice the bound.
 //
 // Thread-safe. The handler runs on the server's threads and answers by
-// calling its Respond exactly once, at once or later from any thread (while
-// the server runs: Stop() waits for answers still owed).
+// calling its Respond exactly once, at once or later from any thread (even
+// after Stop(): an answer still owed then is answered 503 `unavailable` and
+// the late one only has its `done` run).
 class HttpServer {
  public:
   struct Request {
@@ -62,6 +62,9 @@ class HttpServer {
     std::string content_type;
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
+    // Run once the answer has been written, or the connection is gone
+    // (what the call holds until its answer has left: its admission).
+    std::function<void()> done;
   };
   using Respond = std::function<void(Response)>;
   using Handler = std::function<void(Request&&, Respond)>;
@@ -92,8 +95,10 @@ class HttpServer {
   ~HttpServer();  // Stop().
 
   int port() const { return port_; }
-  // Stops accepting connections, waits up to `grace` for answers still
-  // owed, then closes every connection. Idempotent.
+  // Stops accepting connections; requests that arrive on open connections
+  // are answered 503 `unavailable` (Connection: close); waits up to `grace`
+  // for the requests in progress, answers those still owed 503, then
+  // closes every connection. Idempotent.
   void Stop(absl::Duration grace = absl::Seconds(5)) ABSL_LOCKS_EXCLUDED(control_mu_);
 
   // Takes renewed TLS files (a rotated Secret): when the certificate, key or
@@ -104,19 +109,23 @@ class HttpServer {
   // the previous certificate).
   absl::Status ReloadTlsIfChanged(absl::Duration grace = absl::Seconds(5)) ABSL_LOCKS_EXCLUDED(control_mu_);
 
-  // The per-connection state; public for the C callbacks only.
+  // Per-request and per-daemon state; public for the C callbacks only.
   struct Exchange;
+  struct Listener;
 
  private:
-  HttpServer(Options options, Handler handler) : options_(std::move(options)), handler_(std::move(handler)) {}
+  HttpServer(Options options, Handler handler);
 
   struct TlsPems {
     std::string cert, key, client_ca;
   };
+  // Reads the TLS files and checks that they load. INVALID_ARGUMENT naming
+  // the problem.
   absl::Status ReadTlsFiles(TlsPems& pems) const;
-  // A libmicrohttpd daemon on `listen_fd` with `pems` (which must outlive
-  // it), or null.
-  MHD_Daemon* StartDaemon(int listen_fd, const TlsPems& pems);
+  // A libmicrohttpd daemon on a copy of listen_fd_ with `pems`, or null.
+  std::unique_ptr<Listener> StartListener(std::unique_ptr<TlsPems> pems) ABSL_EXCLUSIVE_LOCKS_REQUIRED(control_mu_);
+  // Stops `listener` accepting, drains it within `grace`, stops it.
+  static void StopListener(std::unique_ptr<Listener> listener, absl::Duration grace);
 
   const Options options_;
   const Handler handler_;
@@ -125,12 +134,8 @@ class HttpServer {
   // touch these.
   absl::Mutex control_mu_;
   int listen_fd_ ABSL_GUARDED_BY(control_mu_) = -1;
-  MHD_Daemon* daemon_ ABSL_GUARDED_BY(control_mu_) = nullptr;
-  std::unique_ptr<TlsPems> pems_ ABSL_GUARDED_BY(control_mu_);  // Those daemon_ runs with.
+  std::unique_ptr<Listener> listener_ ABSL_GUARDED_BY(control_mu_);
   std::vector<FileStamp> tls_stamps_ ABSL_GUARDED_BY(control_mu_);
-  // Requests handed to the handler and not answered yet (shared with
-  // answers that may come after the server is gone).
-  std::shared_ptr<std::atomic<int>> owed_ = std::make_shared<std::atomic<int>>(0);
 
   friend struct HttpServerCallbacks;
 };

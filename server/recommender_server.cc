@@ -451,9 +451,11 @@ void RecommenderServer::Shutdown(absl::Duration grace) {
   if (health_listener_ != nullptr) health_listener_->Stop();
   const auto deadline = std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace);
   // The HTTP port stops accepting and finishes the calls it has, within
-  // the same grace.
-  if (http_server_ != nullptr) http_server_->Stop(grace);
+  // the same grace, beside gRPC.
+  std::thread http_stop;
+  if (http_server_ != nullptr) http_stop = std::thread([this, grace] { http_server_->Stop(grace); });
   grpc_server_->Shutdown(deadline);
+  if (http_stop.joinable()) http_stop.join();
   if (health_server_ != nullptr) health_server_->Shutdown(deadline);
 }
 

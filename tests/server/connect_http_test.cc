@@ -6,16 +6,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "client/recommender_client.h"
 #include "core/auth/access_tokens.h"
@@ -266,6 +269,58 @@ TEST_F(ConnectHttpTest, CallsAreCountedUnderTheConnectProtocol) {
   EXPECT_THAT(metrics, HasSubstr(R"(recommender_requests_total{code="OK",method="RecommendProducts",model_version="1",protocol="connect",variant="stable"} 1)"));
   EXPECT_THAT(metrics, HasSubstr(R"(recommender_requests_total{code="INVALID_ARGUMENT",method="RecommendProducts",model_version="1",protocol="connect",variant="stable"} 1)"));
   EXPECT_THAT(metrics, HasSubstr(R"(recommender_requests_total{code="OK",method="RecommendProducts",model_version="1",protocol="grpc",variant="stable"} 1)"));
+}
+
+TEST_F(ConnectHttpTest, ShutdownWhileFeedbackIsInFlightAnswersOrRefusesEachCallCleanly) {
+  StartPlaintext();
+  // Feedback waits for the event log's fsync, suspended meanwhile: the
+  // listener must never be stopped with one still suspended (libmicrohttpd
+  // aborts the process then). Each call is about a new answer, so each is
+  // recorded (not a duplicate answered at once).
+  const int port = server_->http_port();
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0}, refused{0}, other{0};
+  absl::Mutex mu;
+  std::string others;
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&] {
+      while (!stop.load()) {
+        const testing::HttpReply answer = testing::HttpExchange(
+            port, testing::HttpPost(kRecommend, "application/json", R"({"customerId": "10"})"));
+        testing::HttpReply reply = answer;
+        if (answer.status == 200) {
+          v1::RecommendProductsResponse recommended;
+          if (!google::protobuf::util::JsonStringToMessage(answer.body, &recommended).ok()) {
+            reply.status = -1;
+          } else {
+            const std::string feedback = absl::StrCat(
+                R"({"requestId": ")", recommended.request_id(), R"(", "modelVersion": "1", )",
+                R"("variant": "VARIANT_STABLE", "customerId": "10", "productId": ")",
+                recommended.products(0).product_id(), R"(", "event": "FEEDBACK_EVENT_IMPRESSION"})");
+            reply = testing::HttpExchange(port, testing::HttpPost(kFeedback, "application/json", feedback));
+          }
+        }
+        if (reply.status == 200) {
+          ++answered;
+        } else if (reply.status == 503 || reply.status == 0) {
+          ++refused;  // Stopping, or the port already closed.
+        } else {
+          ++other;
+          absl::MutexLock lock(&mu);
+          absl::StrAppend(&others, reply.status, " ", reply.body.substr(0, 200), "\n");
+        }
+      }
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(300));
+  server_->Shutdown(absl::Milliseconds(200));
+  absl::SleepFor(absl::Milliseconds(100));
+  stop.store(true);
+  for (std::thread& client : clients) client.join();
+  server_.reset();
+  EXPECT_GT(answered.load(), 0);
+  EXPECT_EQ(other.load(), 0) << others;
 }
 
 TEST(ConnectProtocol, CodesMapToConnectsHttpStatusesAndNames) {
