@@ -176,7 +176,7 @@ TEST_F(ConnectHttpTest, FeedbackAboutAnAnswerIsRecordedOnceAndForgedFeedbackRefu
                      "invalid_argument", "event 42");
 }
 
-TEST_F(ConnectHttpTest, BadInputGetsAClear4xxAndTheServerGoesOnServing) {
+TEST_F(ConnectHttpTest, BadInputGetsAClearErrorAndTheServerGoesOnServing) {
   StartPlaintext();
   // A bad id: the same INVALID_ARGUMENT as over gRPC, as Connect's 400.
   ExpectConnectError(Post(kRecommend, R"({"customerId": "not-a-number"})"), 400, "invalid_argument",
