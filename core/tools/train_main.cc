@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "core/training/batch_recommendations.h"
 #include "core/training/cluster_migration.h"
+#include "core/training/ease.h"
 #include "core/training/interactions.h"
 #include "core/model/model_directory.h"
 #include "core/util/tool_flags.h"
@@ -44,6 +45,16 @@ ABSL_FLAG(int64_t, from, 0, "compare: version A, the older one (or give A and B 
 ABSL_FLAG(int64_t, to, 0, "compare: version B, the newer one.");
 ABSL_FLAG(bool, json, false, "compare: print one JSON object instead of tables.");
 ABSL_FLAG(double, test_fraction, 0.25, "--interactions: share of each customer's interactions held out for test.");
+ABSL_FLAG(std::string, evaluation_model_base, "",
+          "--interactions: also write the chosen model fitted on the training part as a version under this "
+          "directory, with the held-out and training parts beside it as test_interactions.csv and "
+          "train_interactions.csv, for recommender-evaluate.");
+ABSL_FLAG(std::vector<std::string>, factorisations, std::vector<std::string>({"puresvd", "ease"}),
+          "The factorisations model selection chooses between on validation: puresvd, ease, or both "
+          "(comma-separated). The easyMoney trainer always tries PureSVD.");
+ABSL_FLAG(int, ease_max_products, easymoney::kEaseMaxProducts,
+          "Largest catalogue EASE is tried on (its Gram matrix is dense products x products); above it only "
+          "PureSVD is.");
 
 namespace {
 
@@ -57,6 +68,13 @@ constexpr char kUsage[] =
     "      and k by silhouette, evaluates against popularity baselines in a rolling\n"
     "      backtest with per-group metrics, and writes MODELS/<next version>/ with the\n"
     "      evaluation in its manifest (docs/model-format.md, docs/training.md).\n"
+    "  recommender-train --interactions FILE [--model-base MODELS] [--report DIR]\n"
+    "                    [--k 10] [--test-fraction 0.25] [--seed 42] [--evaluation-model-base DIR]\n"
+    "      Trains on a customer,product[,value] log (CSV with a header, or MovieLens'\n"
+    "      u.data): per-customer random test split, PureSVD and EASE chosen between on\n"
+    "      a validation split carved out of the training part, test metrics beside\n"
+    "      popularity, and MODELS/<next version>/ fitted on every interaction\n"
+    "      (docs/evaluation-movielens.md).\n"
     "  recommender-train recommend-all --model-base MODELS [--version V] --out FILE [-n 7]\n"
     "      Writes the top-n products of every customer of a version to CSV.\n"
     "  recommender-train compare [A B | --from A --to B] [--model-base MODELS] [--json]\n"
@@ -67,6 +85,25 @@ constexpr char kUsage[] =
     "      another cluster; each A cluster's profile in raw units next to its\n"
     "      matched B cluster's (docs/training.md, \"Comparing two versions\").\n"
     "Progress goes to stderr, tables to stdout.";
+
+// --factorisations as (PureSVD, EASE) wanted.
+absl::StatusOr<std::pair<bool, bool>> ParseFactorisations() {
+  std::pair<bool, bool> wanted{false, false};
+  for (const std::string& name : absl::GetFlag(FLAGS_factorisations)) {
+    if (name == "puresvd") {
+      wanted.first = true;
+    } else if (name == "ease") {
+      wanted.second = true;
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--factorisations: unknown '", name, "', expected puresvd, ease or both"));
+    }
+  }
+  if (!wanted.first && !wanted.second) {
+    return absl::InvalidArgumentError("--factorisations: name at least one of puresvd, ease");
+  }
+  return wanted;
+}
 
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "recommender-train: %s\n", std::string(status.message()).c_str());
@@ -147,6 +184,12 @@ int TrainEasyMoney() {
   options.k = absl::GetFlag(FLAGS_k);
   options.backtest_months = absl::GetFlag(FLAGS_backtest_months);
   options.seed = absl::GetFlag(FLAGS_seed);
+  auto factorisations = ParseFactorisations();
+  if (!factorisations.ok()) return Fail(factorisations.status());
+  if (!factorisations->first) {
+    return Fail(absl::InvalidArgumentError("--factorisations: the easyMoney trainer always tries puresvd"));
+  }
+  if (!factorisations->second) options.ease_candidates.clear();
   auto summary = easymoney::TrainEasyMoneyModel(options);
   if (!summary.ok()) return Fail(summary.status());
   if (!absl::GetFlag(FLAGS_feedback_log).empty()) {
@@ -160,7 +203,8 @@ int TrainEasyMoney() {
   }
   std::printf("data quality:\n");
   for (const std::string& line : summary->report.data_quality) std::printf("  %s\n", line.c_str());
-  std::printf("%s", easymoney::FormatMetricsTable(summary->report).c_str());
+  std::printf("%s%s", easymoney::FormatMetricsTable(summary->report).c_str(),
+              easymoney::FormatFactorisations(summary->report).c_str());
   std::printf("model version %lld written to %s\n", static_cast<long long>(summary->version),
               summary->version_dir.c_str());
   std::printf("  partition %s, %lld customers, %d products, SVD rank %d (recency weight %g), k-means k=%d\n",
@@ -193,10 +237,20 @@ int main(int argc, char** argv) {
     options.k = absl::GetFlag(FLAGS_k);
     options.test_fraction = absl::GetFlag(FLAGS_test_fraction);
     options.seed = absl::GetFlag(FLAGS_seed);
+    options.evaluation_model_base = absl::GetFlag(FLAGS_evaluation_model_base);
+    options.ease_max_products = absl::GetFlag(FLAGS_ease_max_products);
+    auto factorisations = ParseFactorisations();
+    if (!factorisations.ok()) return Fail(factorisations.status());
+    options.try_pure_svd = factorisations->first;
+    options.try_ease = factorisations->second;
     auto result = easymoney::TrainInteractionsModel(options);
     if (!result.ok()) return Fail(result.status());
     std::printf("%s%s", easymoney::FormatInteractionsReport(*result).c_str(),
                 easymoney::FormatMetricsTable(result->report).c_str());
+    if (const std::string report_dir = absl::GetFlag(FLAGS_report); !report_dir.empty()) {
+      if (auto status = easymoney::WriteTrainingReport(report_dir, result->report); !status.ok()) return Fail(status);
+      std::printf("report written to %s/report.html\n", report_dir.c_str());
+    }
     return 0;
   }
   if (absl::GetFlag(FLAGS_data).empty()) {

@@ -13,15 +13,25 @@ RankingEvaluator::RankingEvaluator(int k, int num_products)
 void RankingEvaluator::Add(std::span<const float> scores, std::span<const uint8_t> excluded,
                            std::span<const int32_t> relevant) {
   const std::vector<ScoredIndex> top = SelectTopN(scores, excluded, k_);
+  std::vector<int32_t> ranked;
+  ranked.reserve(top.size());
+  for (const ScoredIndex& s : top) ranked.push_back(s.index);
+  AddRanked(ranked, relevant);
+}
+
+void RankingEvaluator::AddRanked(std::span<const int32_t> ranked_in, std::span<const int32_t> relevant) {
+  const std::span<const int32_t> top = ranked_in.first(std::min(ranked_in.size(), static_cast<size_t>(k_)));
   ++customers_;
-  for (const ScoredIndex& s : top) recommended_[s.index] = 1;
+  for (int32_t index : top) {
+    if (index >= 0 && static_cast<size_t>(index) < recommended_.size()) recommended_[static_cast<size_t>(index)] = 1;
+  }
   if (relevant.empty()) return;
   ++relevant_customers_;
   int hits = 0;
   double precision_sum = 0;
   double dcg = 0;
   for (size_t i = 0; i < top.size(); ++i) {
-    if (std::find(relevant.begin(), relevant.end(), top[i].index) == relevant.end()) continue;
+    if (std::find(relevant.begin(), relevant.end(), top[i]) == relevant.end()) continue;
     ++hits;
     precision_sum += static_cast<double>(hits) / static_cast<double>(i + 1);
     dcg += 1.0 / std::log2(static_cast<double>(i) + 2.0);

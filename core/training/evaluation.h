@@ -49,6 +49,10 @@ class RankingEvaluator {
   // products (e.g. acquired in the test month; need not be sorted).
   void Add(std::span<const float> scores, std::span<const uint8_t> excluded,
            std::span<const int32_t> relevant);
+  // Adds one customer's ranked list as it was served (best first, k or
+  // fewer entries), e.g. a server's answer. Indices outside the catalogue
+  // count as misses and not towards coverage.
+  void AddRanked(std::span<const int32_t> ranked, std::span<const int32_t> relevant);
   // Adds another evaluator's customers (same k and catalogue).
   void Merge(const RankingEvaluator& other);
 

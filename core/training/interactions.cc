@@ -173,21 +173,46 @@ RankingMetrics Evaluate(const Interactions& train, const Interactions& test, int
 
 struct FittedModel {
   TruncatedSvd svd;
-  double total_energy = 0;  // ||R'||_F^2.
+  double total_energy = 0;  // ||R'||_F^2 (PureSVD) or ||X||_F^2 (EASE).
 };
 
-absl::StatusOr<FittedModel> Fit(const Interactions& train, const InteractionsModelConfig& config) {
+// EASE reads the binary matrix, whatever the PureSVD transforms say.
+InteractionsModelConfig EaseMatrixConfig() { return InteractionsModelConfig{}; }
+
+// `spectrum`, when given, must be the Gram spectrum of `train`'s binary
+// matrix; EASE computes it otherwise.
+absl::StatusOr<FittedModel> Fit(const Interactions& train, const InteractionsModelConfig& config,
+                                const GramSpectrum* spectrum = nullptr, int ease_max_products = kEaseMaxProducts) {
+  FittedModel fitted;
+  if (config.factorisation == Factorisation::kEase) {
+    const HoldingsMatrix matrix = TransformedMatrix(train, EaseMatrixConfig());
+    std::optional<GramSpectrum> own;
+    if (spectrum == nullptr) {
+      auto computed = ComputeGramSpectrum(matrix, ease_max_products);
+      if (!computed.ok()) return computed.status();
+      own = *std::move(computed);
+      spectrum = &*own;
+    }
+    auto factors = FactorEase(matrix, *spectrum, config.ease_regularisation, config.rank);
+    if (!factors.ok()) return factors.status();
+    fitted.svd = *std::move(factors);
+    fitted.total_energy = static_cast<double>(matrix.squaredNorm());
+    return fitted;
+  }
   const HoldingsMatrix matrix = TransformedMatrix(train, config);
   auto svd = ComputeTruncatedSvd(matrix, config.rank);
   if (!svd.ok()) return svd.status();
-  FittedModel fitted;
   fitted.svd = std::move(*svd);
   fitted.total_energy = static_cast<double>(matrix.squaredNorm());
   return fitted;
 }
 
 std::string ConfigText(const InteractionsModelConfig& config) {
-  return absl::StrFormat("%s values, popularity exponent %.2f, activity exponent %.2f, rank %d",
+  if (config.factorisation == Factorisation::kEase) {
+    return absl::StrFormat("EASE, binary values, regularisation %g x mean product count, rank %d",
+                           config.ease_regularisation, config.rank);
+  }
+  return absl::StrFormat("PureSVD, %s values, popularity exponent %.2f, activity exponent %.2f, rank %d",
                          config.binary ? "binary" : "raw", config.popularity_exponent, config.activity_exponent,
                          config.rank);
 }
@@ -383,12 +408,114 @@ InteractionsSplit SplitInteractionsPerCustomer(const Interactions& all, double t
   return split;
 }
 
+namespace {
+
+// Writes `fit` (trained on `data`) as a new version under `base`; returns
+// the version number and the k-means inertia.
+absl::StatusOr<std::pair<int64_t, double>> WriteInteractionsVersion(
+    const std::string& base, const Interactions& data, FittedModel fit, const InteractionsModelConfig& config,
+    const InteractionsTrainerOptions& options, const std::string& data_source, const std::string& created_at,
+    const TrainingReport& report) {
+  const int num_products = data.num_products();
+  ModelArrays arrays;
+  arrays.customer_ids = data.customer_ids;
+  arrays.holdings_indptr = data.indptr;
+  arrays.holdings_indices = data.products;
+  arrays.customer_factors = std::move(fit.svd.customer_factors);
+  arrays.product_factors = std::move(fit.svd.product_factors);
+  arrays.singular_values = std::move(fit.svd.singular_values);
+  for (double count : ProductCounts(data)) {
+    arrays.product_popularity.push_back(static_cast<float>(count / static_cast<double>(data.num_customers())));
+  }
+  KMeansOptions kmeans_options;
+  kmeans_options.num_clusters = options.num_clusters;
+  kmeans_options.restarts = options.kmeans_restarts;
+  kmeans_options.seed = options.seed;
+  auto clusters = RunKMeans(arrays.customer_factors, kmeans_options);
+  if (!clusters.ok()) return clusters.status();
+  arrays.cluster_centroids = std::move(clusters->centroids);
+  arrays.customer_clusters = std::move(clusters->assignments);
+
+  easymoney::model::v1::ModelManifest manifest;
+  manifest.set_format_version(kModelFormatVersion);
+  manifest.set_created_at(created_at);
+  manifest.set_num_customers(static_cast<int32_t>(data.num_customers()));
+  manifest.set_num_products(num_products);
+  manifest.set_num_factors(config.rank);
+  manifest.set_num_clusters(options.num_clusters);
+  manifest.set_num_features(config.rank);
+  for (const std::string& id : data.product_ids) {
+    auto* product = manifest.add_products();
+    product->set_id(id);
+    product->set_name(id);
+    product->set_family("item");
+  }
+  // The clusters live in the customer-factor space itself, so the features
+  // are the factors, unscaled.
+  for (int i = 0; i < config.rank; ++i) {
+    auto* feature = manifest.add_features();
+    feature->set_name(absl::StrCat("factor_", i));
+    feature->set_kind("numeric");
+    feature->set_mean(0);
+    feature->set_stddev(1);
+  }
+  auto* training = manifest.mutable_training();
+  training->set_num_factors(config.rank);
+  training->set_num_clusters(options.num_clusters);
+  training->set_seed(static_cast<uint32_t>(options.seed));
+  training->set_data_source(data_source);
+  training->set_selection(ConfigText(config));
+  training->set_kmeans_restarts(options.kmeans_restarts);
+  training->set_kmeans_inertia(clusters->inertia);
+  FillManifestEvaluation(report, manifest.mutable_evaluation());
+
+  if (auto check = Model::FromArrays(1, manifest, arrays); !check.ok()) {
+    return absl::InternalError(absl::StrCat("trained model failed validation: ", check.status().message()));
+  }
+  auto version = WriteModelVersion(base, manifest, arrays);
+  if (!version.ok()) return version.status();
+  return std::make_pair(*version, clusters->inertia);
+}
+
+// customer_id,product_id per interaction, readable by ReadInteractions;
+// written to a temporary name and renamed.
+absl::Status WriteInteractionsCsv(const std::string& path, const Interactions& test) {
+  const std::string temporary = absl::StrCat(path, ".tmp");
+  std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+  out << "customer_id,product_id\n";
+  for (int64_t row = 0; row < test.num_customers(); ++row) {
+    for (int64_t k = test.indptr[row]; k < test.indptr[row + 1]; ++k) {
+      out << test.customer_ids[row] << ',' << test.product_ids[static_cast<size_t>(test.products[k])] << '\n';
+    }
+  }
+  out.close();
+  std::error_code error;
+  if (!out) return absl::InternalError(absl::StrCat("cannot write ", temporary, ": ", std::strerror(errno)));
+  std::filesystem::rename(temporary, path, error);
+  if (error) return absl::InternalError(absl::StrCat("cannot rename ", temporary, " to ", path, ": ", error.message()));
+  return absl::OkStatus();
+}
+
+// The best configuration of one factorisation on validation.
+struct SelectionBest {
+  InteractionsModelConfig config;
+  double score = -1;
+  std::vector<TrainingReport::RankCandidate> curve;  // Over rank, at the best other settings.
+};
+
+}  // namespace
+
 absl::StatusOr<InteractionsTrainingResult> TrainInteractionsModel(const InteractionsTrainerOptions& options) {
   const absl::Time start = absl::Now();
   if (options.k < 1) return absl::InvalidArgumentError(absl::StrCat("k is ", options.k, ", must be positive"));
   if (!(options.test_fraction > 0 && options.test_fraction < 1)) {
     return absl::InvalidArgumentError(
         absl::StrCat("test fraction is ", options.test_fraction, ", must be strictly between 0 and 1"));
+  }
+  for (double lambda : options.ease_regularisations) {
+    if (!(lambda > 0) || !std::isfinite(lambda)) {
+      return absl::InvalidArgumentError(absl::StrCat("EASE regularisation ", lambda, " must be a positive number"));
+    }
   }
   auto all = ReadInteractions(options.interactions_path);
   if (!all.ok()) return all.status();
@@ -405,12 +532,17 @@ absl::StatusOr<InteractionsTrainingResult> TrainInteractionsModel(const Interact
   const InteractionsSplit inner = SplitInteractionsPerCustomer(outer.train, options.test_fraction, options.seed + 1);
 
   // (c): model selection on validation only.
-  std::vector<int> ranks = options.rank_candidates;
-  if (ranks.empty()) ranks = {2, 4, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200};
-  ranks.erase(std::remove_if(ranks.begin(), ranks.end(), [&](int r) { return r < 1 || r > num_products; }),
-              ranks.end());
-  std::sort(ranks.begin(), ranks.end());
-  ranks.erase(std::unique(ranks.begin(), ranks.end()), ranks.end());
+  const auto candidate_ranks = [&](std::vector<int> ranks) {
+    ranks.erase(std::remove_if(ranks.begin(), ranks.end(), [&](int r) { return r < 1 || r > num_products; }),
+                ranks.end());
+    std::sort(ranks.begin(), ranks.end());
+    ranks.erase(std::unique(ranks.begin(), ranks.end()), ranks.end());
+    return ranks;
+  };
+  std::vector<int> ranks = candidate_ranks(
+      options.rank_candidates.empty()
+          ? std::vector<int>{2, 4, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200}
+          : options.rank_candidates);
   if (ranks.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("no SVD rank candidate lies between 1 and the number of products (", num_products, ")"));
@@ -422,173 +554,279 @@ absl::StatusOr<InteractionsTrainingResult> TrainInteractionsModel(const Interact
   std::vector<bool> value_modes = {true};
   const bool has_values = std::any_of(all->values.begin(), all->values.end(), [](float v) { return v != 1.0f; });
   if (options.try_raw_values && has_values) value_modes.push_back(false);
+  std::vector<double> ease_lambdas = options.ease_regularisations;
+  if (ease_lambdas.empty()) ease_lambdas = {1, 2, 4, 8, 12, 16, 24, 32};
+  std::vector<int> ease_ranks = candidate_ranks(
+      options.ease_ranks.empty() ? std::vector<int>{25, 50, 100, 200, 300, 400, 600, 800} : options.ease_ranks);
+  // A small catalogue (easyMoney's 15 products) is factored whole.
+  if (ease_ranks.empty() && options.ease_ranks.empty()) ease_ranks = {num_products};
+  const bool try_ease = options.try_ease && num_products <= options.ease_max_products && !ease_ranks.empty();
+  const bool try_svd = options.try_pure_svd;
+  if (!try_ease && !try_svd) {
+    return absl::InvalidArgumentError(
+        options.try_ease ? absl::StrFormat("only EASE was asked for, and %d products is above its limit of %d",
+                                           num_products, options.ease_max_products)
+                         : std::string("no factorisation to try: neither PureSVD nor EASE was asked for"));
+  }
 
   TrainingReport report;
-  InteractionsModelConfig best;
-  double best_score = -1;
-  std::vector<TrainingReport::RankCandidate> best_curve;
+  SelectionBest best_svd;
+  SelectionBest best_ease;
+  best_ease.config.factorisation = Factorisation::kEase;
   std::vector<std::pair<std::string, std::string>> grid_lines;
-  const int64_t grid_size = static_cast<int64_t>(value_modes.size() * exponents.size() *
-                                                activity_exponents.size() * ranks.size());
+  const int64_t svd_grid_size = try_svd ? static_cast<int64_t>(value_modes.size() * exponents.size() *
+                                                              activity_exponents.size() * ranks.size())
+                                        : 0;
+  const int64_t ease_grid_size = try_ease ? static_cast<int64_t>(ease_lambdas.size() * ease_ranks.size()) : 0;
+  const int64_t grid_size = svd_grid_size + ease_grid_size;
+  double ease_spectrum_seconds = 0;
   {
     ProgressLine progress("model selection on validation", grid_size);
     int64_t done = 0;
-    // Every (value transform, popularity exponent, activity exponent), each
-    // with the whole rank curve.
+    // PureSVD: every (value transform, popularity exponent, activity
+    // exponent), each with the whole rank curve.
     std::vector<InteractionsModelConfig> transforms;
-    for (bool binary : value_modes) {
+    for (bool binary : try_svd ? value_modes : std::vector<bool>{}) {
       for (double exponent : exponents) {
-        for (double activity : activity_exponents) transforms.push_back({binary, exponent, activity, 0});
+        for (double activity : activity_exponents) {
+          InteractionsModelConfig config;
+          config.binary = binary;
+          config.popularity_exponent = exponent;
+          config.activity_exponent = activity;
+          transforms.push_back(config);
+        }
       }
     }
-    for (InteractionsModelConfig config : transforms) {
+    // One configuration over its rank curve: every rank fitted on the fit
+    // part and scored on validation; `family` keeps its best (strictly
+    // better only: ties keep the earlier, smaller candidate).
+    const auto sweep = [&](InteractionsModelConfig config, const std::vector<int>& candidate_ranks,
+                           const GramSpectrum* spectrum, SelectionBest& family,
+                           const std::string& label) -> absl::Status {
       std::vector<TrainingReport::RankCandidate> curve;
-      double transform_best = -1;
-      int transform_best_rank = 0;
-      for (int rank : ranks) {
+      double config_best = -1;
+      int config_best_rank = 0;
+      bool improved = false;
+      for (int rank : candidate_ranks) {
         config.rank = rank;
-        auto fitted = Fit(inner.train, config);
+        auto fitted = Fit(inner.train, config, spectrum);
         if (!fitted.ok()) return fitted.status();
         const RankingMetrics metrics = Evaluate(inner.train, inner.test, options.k, &fitted->svd.customer_factors,
                                                 &fitted->svd.product_factors, nullptr);
         curve.push_back({rank, metrics.precision});
-        if (metrics.precision > transform_best) {
-          transform_best = metrics.precision;
-          transform_best_rank = rank;
+        if (metrics.precision > config_best) {
+          config_best = metrics.precision;
+          config_best_rank = rank;
         }
-        // Strictly better only: ties keep the earlier (simpler) candidate.
-        if (metrics.precision > best_score) {
-          best_score = metrics.precision;
-          best = config;
-          best_curve.clear();  // Filled once this transform's curve is complete.
+        if (metrics.precision > family.score) {
+          family.score = metrics.precision;
+          family.config = config;
+          improved = true;
         }
         progress.Update(++done);
       }
-      if (best.binary == config.binary && best.popularity_exponent == config.popularity_exponent &&
-          best.activity_exponent == config.activity_exponent) {
-        best_curve = curve;
+      if (improved) family.curve = std::move(curve);
+      grid_lines.emplace_back(label, absl::StrFormat("best precision@%d %.4f at rank %d", options.k, config_best,
+                                                     config_best_rank));
+      return absl::OkStatus();
+    };
+    for (const InteractionsModelConfig& config : transforms) {
+      if (auto s = sweep(config, ranks, nullptr, best_svd,
+                         absl::StrFormat("validation PureSVD %s values, popularity exponent %.2f, activity "
+                                         "exponent %.2f",
+                                         config.binary ? "binary" : "raw", config.popularity_exponent,
+                                         config.activity_exponent));
+          !s.ok()) {
+        return s;
       }
-      grid_lines.emplace_back(
-          absl::StrFormat("validation %s values, popularity exponent %.2f, activity exponent %.2f",
-                          config.binary ? "binary" : "raw", config.popularity_exponent, config.activity_exponent),
-          absl::StrFormat("best precision@%d %.4f at rank %d", options.k, transform_best, transform_best_rank));
+    }
+    // EASE: one eigendecomposition of the fit part's Gram matrix serves
+    // every regularisation and rank.
+    if (try_ease) {
+      const absl::Time spectrum_start = absl::Now();
+      const HoldingsMatrix binary = TransformedMatrix(inner.train, EaseMatrixConfig());
+      auto spectrum = ComputeGramSpectrum(binary, options.ease_max_products);
+      if (!spectrum.ok()) return spectrum.status();
+      ease_spectrum_seconds = Seconds(spectrum_start);
+      for (double lambda : ease_lambdas) {
+        InteractionsModelConfig config;
+        config.factorisation = Factorisation::kEase;
+        config.ease_regularisation = lambda;
+        if (auto s = sweep(config, ease_ranks, &*spectrum, best_ease,
+                           absl::StrFormat("validation EASE regularisation %g", lambda));
+            !s.ok()) {
+          return s;
+        }
+      }
     }
   }
+  // The two finalists are compared on a second validation split, drawn the
+  // same way (seed + 2) but used for nothing else: each finalist's score on
+  // the split that tuned it is the maximum over its own grid, and the
+  // grids differ tenfold in size, so comparing those maxima would favour
+  // the family with more candidates. Strictly better only: a tie keeps
+  // PureSVD, the smaller model.
+  double svd_confirmation = -1;
+  double ease_confirmation = -1;
+  if (try_ease && try_svd) {
+    const InteractionsSplit confirm =
+        SplitInteractionsPerCustomer(outer.train, options.test_fraction, options.seed + 2);
+    const auto confirmation_score = [&](const InteractionsModelConfig& config) -> absl::StatusOr<double> {
+      auto fitted = Fit(confirm.train, config, nullptr, options.ease_max_products);
+      if (!fitted.ok()) return fitted.status();
+      return Evaluate(confirm.train, confirm.test, options.k, &fitted->svd.customer_factors,
+                      &fitted->svd.product_factors, nullptr)
+          .precision;
+    };
+    auto svd_score = confirmation_score(best_svd.config);
+    if (!svd_score.ok()) return svd_score.status();
+    auto ease_score = confirmation_score(best_ease.config);
+    if (!ease_score.ok()) return ease_score.status();
+    svd_confirmation = *svd_score;
+    ease_confirmation = *ease_score;
+  }
+  const bool ease_chosen = try_ease && (!try_svd || ease_confirmation > svd_confirmation);
+  const SelectionBest& chosen = ease_chosen ? best_ease : best_svd;
+  const InteractionsModelConfig best = chosen.config;
   const double selection_seconds = Seconds(start) - read_seconds;
-  report.rank_curve = best_curve;
+  report.rank_curve = chosen.curve;
   report.chosen_rank = best.rank;
   report.rank_metric = absl::StrFormat(
       "precision@%d on validation (%.0f%% of each customer's training interactions held out, seed %d; "
-      "the test split is not used). Chosen: %s, the highest validation precision@%d (%.4f) over %lld "
-      "candidates (value transform x popularity exponent x activity exponent x rank); the curve is over "
-      "rank for the chosen value transform and exponents",
-      options.k, 100 * options.test_fraction, static_cast<long long>(options.seed + 1), ConfigText(best),
-      options.k, best_score, static_cast<long long>(grid_size));
+      "the test split is not used). Each factorisation's best over its grid (%lld candidates in all; PureSVD: "
+      "value transform x popularity exponent x activity exponent x rank; EASE: regularisation x rank)%s. "
+      "Chosen: %s (validation precision@%d %.4f); the curve is over rank for its other settings",
+      options.k, 100 * options.test_fraction, static_cast<long long>(options.seed + 1),
+      static_cast<long long>(grid_size),
+      try_ease && try_svd
+          ? absl::StrFormat(", then the two compared on a second validation split (seed %d): PureSVD %.4f, "
+                            "EASE %.4f",
+                            static_cast<long long>(options.seed + 2), svd_confirmation, ease_confirmation)
+          : std::string(),
+      ConfigText(best), options.k, chosen.score);
 
-  // (d): refit on the whole training part; test metrics of model and baseline.
-  const HoldingsMatrix train_matrix = TransformedMatrix(outer.train, best);
-  auto test_svd = ComputeTruncatedSvd(train_matrix, best.rank);
-  if (!test_svd.ok()) return test_svd.status();
+  // (d): refit each factorisation's best on the whole training part; test
+  // metrics of the chosen model, the other factorisation and the baseline.
   report.protocol = absl::StrFormat(
       "per-customer random split (seed %llu): round(%.0f%%) of each customer's interactions held out for test "
       "(at least one kept for training); top-%d lists exclude products seen in training; metrics over "
       "customers with held-out interactions; MAP (full normaliser) divides each AP by the number of held-out "
       "interactions",
       static_cast<unsigned long long>(options.seed), 100 * options.test_fraction, options.k);
-  report.methods.emplace_back(absl::StrCat("SVD model (", ConfigText(best), ")"),
-                              Evaluate(outer.train, outer.test, options.k, &test_svd->customer_factors,
-                                       &test_svd->product_factors, nullptr));
+  std::optional<FittedModel> svd_test_fit;
+  if (try_svd) {
+    auto fitted = Fit(outer.train, best_svd.config);
+    if (!fitted.ok()) return fitted.status();
+    svd_test_fit = *std::move(fitted);
+  }
+  std::optional<FittedModel> ease_test_fit;
+  if (try_ease) {
+    auto fitted = Fit(outer.train, best_ease.config, nullptr, options.ease_max_products);
+    if (!fitted.ok()) return fitted.status();
+    ease_test_fit = *std::move(fitted);
+  }
+  const FittedModel& test_fit = ease_chosen ? *ease_test_fit : *svd_test_fit;
+  const auto test_metrics = [&](const FittedModel& fit) {
+    return Evaluate(outer.train, outer.test, options.k, &fit.svd.customer_factors, &fit.svd.product_factors,
+                    nullptr);
+  };
+  const RankingMetrics svd_test = try_svd ? test_metrics(*svd_test_fit) : RankingMetrics{};
+  const RankingMetrics ease_test = try_ease ? test_metrics(*ease_test_fit) : RankingMetrics{};
+  report.methods.emplace_back(absl::StrCat("model (", ConfigText(best), ")"), ease_chosen ? ease_test : svd_test);
   std::vector<float> popularity_scores;
   for (double count : ProductCounts(outer.train)) popularity_scores.push_back(static_cast<float>(count));
   report.methods.emplace_back("popularity",
                               Evaluate(outer.train, outer.test, options.k, nullptr, nullptr, &popularity_scores));
+  {
+    TrainingReport::Factorisation svd;
+    svd.name = "PureSVD";
+    if (try_svd) {
+      svd.configuration = ConfigText(best_svd.config);
+      svd.tried = true;
+      svd.validation_score = best_svd.score;
+      svd.confirmation_score = svd_confirmation;
+      svd.tested = true;
+      svd.test = svd_test;
+      svd.chosen = !ease_chosen;
+    } else {
+      svd.configuration = "not tried: not asked for";
+    }
+    report.factorisations.push_back(std::move(svd));
+    TrainingReport::Factorisation ease;
+    ease.name = "EASE";
+    if (try_ease) {
+      ease.configuration = ConfigText(best_ease.config);
+      ease.tried = true;
+      ease.validation_score = best_ease.score;
+      ease.confirmation_score = ease_confirmation;
+      ease.tested = true;
+      ease.test = ease_test;
+      ease.chosen = ease_chosen;
+    } else if (!options.try_ease) {
+      ease.configuration = "not tried: not asked for";
+    } else {
+      ease.configuration = absl::StrFormat("not tried: %d products, above the limit of %d", num_products,
+                                           options.ease_max_products);
+    }
+    report.factorisations.push_back(std::move(ease));
+  }
+  if (!try_ease && options.try_ease) {
+    grid_lines.emplace_back("EASE", absl::StrFormat("not tried: %d products is above the limit of %d (its Gram "
+                                                    "matrix and eigenvectors are dense products x products)",
+                                                    num_products, options.ease_max_products));
+  }
+  // PureSVD's randomised SVD against an exact decomposition.
   std::vector<std::pair<std::string, std::string>> check_lines;
-  if (num_products <= options.svd_check_max_products) {
-    SvdCheck check = CheckSvdAccuracy(train_matrix, {best.rank, ranks.back()});
+  if (try_svd && num_products <= options.svd_check_max_products) {
+    const HoldingsMatrix train_matrix = TransformedMatrix(outer.train, best_svd.config);
+    SvdCheck check = CheckSvdAccuracy(train_matrix, {best_svd.config.rank, ranks.back()});
     check_lines = std::move(check.lines);
     if (check.exact_product_factors.size() > 0) {
       const RowMajorMatrix exact_customer_factors = train_matrix * check.exact_product_factors;
       const RankingMetrics exact = Evaluate(outer.train, outer.test, options.k, &exact_customer_factors,
                                             &check.exact_product_factors, nullptr);
       check_lines.emplace_back(
-          "SVD check, test metrics with exact factors",
+          "SVD check, PureSVD test metrics with exact factors",
           absl::StrFormat("precision@%d %.4f, nDCG@%d %.4f, MAP %.4f (randomised: %.4f, %.4f, %.4f)", options.k,
-                          exact.precision, options.k, exact.ndcg, exact.map_full_normaliser,
-                          report.methods[0].second.precision, report.methods[0].second.ndcg,
-                          report.methods[0].second.map_full_normaliser));
+                          exact.precision, options.k, exact.ndcg, exact.map_full_normaliser, svd_test.precision,
+                          svd_test.ndcg, svd_test.map_full_normaliser));
     }
   }
   const double test_seconds = Seconds(start) - read_seconds - selection_seconds;
-
-  // (e): the served model, fitted on every interaction.
-  const HoldingsMatrix full_matrix = TransformedMatrix(*all, best);
-  auto svd = ComputeTruncatedSvd(full_matrix, best.rank);
-  if (!svd.ok()) return svd.status();
-  ModelArrays arrays;
-  arrays.customer_ids = all->customer_ids;
-  arrays.holdings_indptr = all->indptr;
-  arrays.holdings_indices = all->products;
-  const double kept_energy = static_cast<double>(svd->singular_values.squaredNorm());
-  const double total_energy = static_cast<double>(full_matrix.squaredNorm());
-  arrays.customer_factors = std::move(svd->customer_factors);
-  arrays.product_factors = std::move(svd->product_factors);
-  arrays.singular_values = std::move(svd->singular_values);
-  for (double count : ProductCounts(*all)) {
-    arrays.product_popularity.push_back(static_cast<float>(count / static_cast<double>(all->num_customers())));
-  }
-  KMeansOptions kmeans_options;
-  kmeans_options.num_clusters = options.num_clusters;
-  kmeans_options.restarts = options.kmeans_restarts;
-  kmeans_options.seed = options.seed;
-  auto clusters = RunKMeans(arrays.customer_factors, kmeans_options);
-  if (!clusters.ok()) return clusters.status();
-  arrays.cluster_centroids = std::move(clusters->centroids);
-  arrays.customer_clusters = std::move(clusters->assignments);
-
-  easymoney::model::v1::ModelManifest manifest;
-  manifest.set_format_version(kModelFormatVersion);
   const std::string created_at = absl::FormatTime(absl::RFC3339_sec, absl::Now(), absl::UTCTimeZone());
-  manifest.set_created_at(created_at);
-  manifest.set_num_customers(static_cast<int32_t>(all->num_customers()));
-  manifest.set_num_products(num_products);
-  manifest.set_num_factors(best.rank);
-  manifest.set_num_clusters(options.num_clusters);
-  manifest.set_num_features(best.rank);
-  for (const std::string& id : all->product_ids) {
-    auto* product = manifest.add_products();
-    product->set_id(id);
-    product->set_name(id);
-    product->set_family("item");
-  }
-  // The clusters live in the customer-factor space itself, so the features
-  // are the factors, unscaled.
-  for (int i = 0; i < best.rank; ++i) {
-    auto* feature = manifest.add_features();
-    feature->set_name(absl::StrCat("factor_", i));
-    feature->set_kind("numeric");
-    feature->set_mean(0);
-    feature->set_stddev(1);
-  }
   const std::string source = std::filesystem::absolute(options.interactions_path).string();
-  auto* training = manifest.mutable_training();
-  training->set_num_factors(best.rank);
-  training->set_num_clusters(options.num_clusters);
-  training->set_seed(static_cast<uint32_t>(options.seed));
-  training->set_data_source(absl::StrCat("interactions ", source, "; ", ConfigText(best)));
-  training->set_kmeans_restarts(options.kmeans_restarts);
-  training->set_kmeans_inertia(clusters->inertia);
-
-  if (auto check = Model::FromArrays(1, manifest, arrays); !check.ok()) {
-    return absl::InternalError(absl::StrCat("trained model failed validation: ", check.status().message()));
-  }
-  auto version = WriteModelVersion(options.model_base, manifest, arrays);
-  if (!version.ok()) return version.status();
 
   InteractionsTrainingResult result;
-  result.version = *version;
-  result.version_dir = (std::filesystem::path(options.model_base) / std::to_string(*version)).string();
+  // The test fit as a version of its own, to be scored through a server.
+  if (!options.evaluation_model_base.empty()) {
+    auto written = WriteInteractionsVersion(
+        options.evaluation_model_base, outer.train, test_fit, best, options,
+        absl::StrCat("interactions ", source, ", training part of the test split (seed ", options.seed, "); ",
+                     ConfigText(best)),
+        created_at, report);
+    if (!written.ok()) return written.status();
+    result.evaluation_version = written->first;
+    const std::filesystem::path base(options.evaluation_model_base);
+    if (auto s = WriteInteractionsCsv((base / "test_interactions.csv").string(), outer.test); !s.ok()) return s;
+    if (auto s = WriteInteractionsCsv((base / "train_interactions.csv").string(), outer.train); !s.ok()) return s;
+  }
+
+  // (e): the served model, fitted on every interaction.
+  const absl::Time final_start = absl::Now();
+  auto final_fit = Fit(*all, best, nullptr, options.ease_max_products);
+  if (!final_fit.ok()) return final_fit.status();
+  const double kept_energy = static_cast<double>(final_fit->svd.customer_factors.squaredNorm());
+  const double total_energy = final_fit->total_energy;
+  auto written = WriteInteractionsVersion(options.model_base, *all, *std::move(final_fit), best, options,
+                                          absl::StrCat("interactions ", source, "; ", ConfigText(best)),
+                                          created_at, report);
+  if (!written.ok()) return written.status();
+  const double final_seconds = Seconds(final_start);
+
+  result.version = written->first;
+  result.version_dir = (std::filesystem::path(options.model_base) / std::to_string(written->first)).string();
   result.config = best;
-  report.title = absl::StrCat("interactions model version ", *version);
+  report.title = absl::StrCat("interactions model version ", written->first);
   report.created_at = created_at;
   report.chosen_k = options.num_clusters;
   auto& summary = report.summary;
@@ -605,13 +843,24 @@ absl::StatusOr<InteractionsTrainingResult> TrainInteractionsModel(const Interact
   summary.emplace_back("chosen on validation", ConfigText(best));
   for (auto& line : grid_lines) summary.push_back(std::move(line));
   for (auto& line : check_lines) summary.push_back(std::move(line));
-  summary.emplace_back("served model", absl::StrFormat("fitted on all interactions; rank %d keeps %.1f%% of ||R'||^2; "
-                                                       "k-means k=%d over customer factors, inertia %.4g",
-                                                       best.rank, total_energy > 0 ? 100 * kept_energy / total_energy : 0,
-                                                       options.num_clusters, clusters->inertia));
-  summary.emplace_back("timings",
-                       absl::StrFormat("read %.2fs, model selection %.2fs, test evaluation %.2fs, total %.2fs",
-                                       read_seconds, selection_seconds, test_seconds, Seconds(start)));
+  summary.emplace_back(
+      "served model",
+      absl::StrFormat("fitted on all interactions; %s; ||customer factors||^2 / ||input||^2 = %.3f; "
+                      "k-means k=%d over customer factors, inertia %.4g",
+                      ConfigText(best), total_energy > 0 ? kept_energy / total_energy : 0, options.num_clusters,
+                      written->second));
+  if (result.evaluation_version > 0) {
+    summary.emplace_back("evaluation version",
+                         absl::StrFormat("%s/%lld (fitted on the training part); %s/{test,train}_interactions.csv",
+                                         options.evaluation_model_base,
+                                         static_cast<long long>(result.evaluation_version),
+                                         options.evaluation_model_base));
+  }
+  summary.emplace_back(
+      "timings", absl::StrFormat("read %.2fs, model selection %.2fs (EASE eigendecomposition %.2fs), test "
+                                 "evaluation %.2fs, served fit and write %.2fs, total %.2fs",
+                                 read_seconds, selection_seconds, ease_spectrum_seconds, test_seconds,
+                                 final_seconds, Seconds(start)));
   result.report = std::move(report);
   return result;
 }
@@ -637,6 +886,7 @@ std::string FormatInteractionsReport(const InteractionsTrainingResult& result) {
   }
   absl::StrAppendFormat(&out, "  (%lld customers evaluated; MAP = mean AP normalised by the held-out count)\n",
                         static_cast<long long>(report.methods.empty() ? 0 : report.methods[0].second.relevant_customers));
+  absl::StrAppend(&out, "\n", FormatFactorisations(report));
   return out;
 }
 

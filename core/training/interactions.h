@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/training/ease.h"
 #include "core/training/training_report.h"
 
 namespace easymoney {
@@ -69,8 +70,17 @@ struct InteractionsSplit {
 InteractionsSplit SplitInteractionsPerCustomer(const Interactions& all, double test_fraction,
                                                uint64_t seed);
 
-// How the interaction matrix is turned into the matrix R' the SVD factors.
+// Which factorisation makes the customer and product factors.
+enum class Factorisation {
+  kPureSvd,  // Truncated SVD of the transformed matrix R' (below).
+  kEase,     // Symmetric EASE on the binary matrix (core/training/ease.h).
+};
+
+// How the interaction matrix is turned into factors. PureSVD uses every
+// field but ease_regularisation; EASE uses ease_regularisation and rank on
+// binary interactions (the transforms are PureSVD's).
 struct InteractionsModelConfig {
+  Factorisation factorisation = Factorisation::kPureSvd;
   bool binary = true;  // Every interaction counts 1, else its value.
   // Column j of R is scaled by popularity_j^-popularity_exponent (popularity
   // = training customers with an interaction), damping the popular items
@@ -80,6 +90,9 @@ struct InteractionsModelConfig {
   // weigh less in the factors; a customer's own ranking is unchanged by it.
   double activity_exponent = 0;
   int rank = 10;
+  // EASE's lambda relative to the mean diagonal of the Gram matrix
+  // (the mean number of customers per product).
+  double ease_regularisation = 0;
 };
 
 struct InteractionsTrainerOptions {
@@ -99,6 +112,25 @@ struct InteractionsTrainerOptions {
   // Value transforms tried on validation: binary and, when the log has
   // values other than 1, the raw values.
   bool try_raw_values = true;
+  // EASE candidates tried on validation: regularisations (relative, see
+  // InteractionsModelConfig; empty = {1, 2, 4, 8, 12, 16, 24, 32}) x ranks
+  // (empty = {25, 50, 100, 200, 300, 400, 600, 800}, capped at the
+  // catalogue size). EASE is not tried above ease_max_products products:
+  // its Gram matrix and eigenvectors are dense products x products.
+  // The factorisations model selection chooses between (both by default).
+  bool try_pure_svd = true;
+  bool try_ease = true;
+  std::vector<double> ease_regularisations;
+  std::vector<int> ease_ranks;
+  int ease_max_products = kEaseMaxProducts;
+  // When set, the chosen configuration refitted on the training part (the
+  // one the test figures come from) is also written as a version under
+  // this directory, with the held-out part and the training part beside
+  // it as test_interactions.csv and train_interactions.csv
+  // (customer_id,product_id): a server on that directory scored against
+  // the held-out file must reproduce the test figures
+  // (recommender-evaluate, scripts/bench-movielens).
+  std::string evaluation_model_base;
   int num_clusters = 8;
   int kmeans_restarts = 4;
   // Also decompose the final training matrix exactly (Gram eigensolver) to
@@ -111,20 +143,27 @@ struct InteractionsTrainingResult {
   std::string version_dir;
   InteractionsModelConfig config;  // Chosen on validation.
   TrainingReport report;
+  // The version written under options.evaluation_model_base (0: none).
+  int64_t evaluation_version = 0;
 };
 
-// Trains a PureSVD model on an interaction log and writes a model version:
+// Trains a factor model on an interaction log and writes a model version:
 //  1. splits each customer's interactions test_fraction : rest (seed);
 //  2. splits the rest again the same way into fit and validation (seed + 1);
-//  3. picks binary vs raw values, the two exponents and the rank by
-//     precision@k on validation (the test part is not looked at);
-//  4. refits on the whole training part and measures the model and a
-//     popularity baseline on the test part, items seen in training excluded;
-//  5. refits on every interaction and writes the version: customer_factors
-//     = R' V, product_factors = V (R' the transformed matrix, V its top
-//     right singular vectors), so served scores are R' V V^T exactly as
-//     evaluated; k-means over the customer factors with features factor_0..
-//     (mean 0, stddev 1); product_popularity = share of customers.
+//  3. picks the factorisation and its hyper-parameters by precision@k on
+//     validation (the test part is not looked at): PureSVD's value
+//     transform, two exponents and rank, EASE's regularisation and rank;
+//  4. refits each factorisation's best on the whole training part and
+//     measures it and a popularity baseline on the test part, items seen in
+//     training excluded (the chosen one is the model; the other is
+//     reported beside it);
+//  5. refits the chosen one on every interaction and writes the version.
+//     PureSVD: customer_factors = R' V, product_factors = V (R' the
+//     transformed matrix, V its top right singular vectors). EASE:
+//     product_factors = Q, customer_factors = X Q (ease.h). Either way the
+//     served scores are the evaluated ones; k-means over the customer
+//     factors with features factor_0.. (mean 0, stddev 1);
+//     product_popularity = share of customers.
 // Thread-compatible. Errors from reading or writing pass through unchanged.
 absl::StatusOr<InteractionsTrainingResult> TrainInteractionsModel(
     const InteractionsTrainerOptions& options);

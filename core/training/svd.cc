@@ -26,16 +26,7 @@ void FixSign(Eigen::Ref<Eigen::VectorXd> column) {
 
 absl::StatusOr<TruncatedSvd> GramSvd(const HoldingsMatrix& matrix, int rank) {
   const int64_t num_products = matrix.cols();
-  // Accumulate R^T R row by row so the customer dimension is never densified.
-  Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(num_products, num_products);
-  for (int64_t row = 0; row < matrix.outerSize(); ++row) {
-    for (HoldingsMatrix::InnerIterator a(matrix, row); a; ++a) {
-      for (HoldingsMatrix::InnerIterator b(matrix, row); b; ++b) {
-        gram(a.col(), b.col()) += static_cast<double>(a.value()) * b.value();
-      }
-    }
-  }
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(gram);
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(GramMatrix(matrix));
   if (solver.info() != Eigen::Success) {
     return absl::InternalError("eigendecomposition of the Gram matrix did not converge");
   }
@@ -99,6 +90,20 @@ absl::StatusOr<TruncatedSvd> RandomisedSvd(const HoldingsMatrix& matrix, int ran
 }
 
 }  // namespace
+
+Eigen::MatrixXd GramMatrix(const HoldingsMatrix& matrix) {
+  const int64_t num_products = matrix.cols();
+  // Accumulate R^T R row by row so the customer dimension is never densified.
+  Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(num_products, num_products);
+  for (int64_t row = 0; row < matrix.outerSize(); ++row) {
+    for (HoldingsMatrix::InnerIterator a(matrix, row); a; ++a) {
+      for (HoldingsMatrix::InnerIterator b(matrix, row); b; ++b) {
+        gram(a.col(), b.col()) += static_cast<double>(a.value()) * b.value();
+      }
+    }
+  }
+  return gram;
+}
 
 absl::StatusOr<TruncatedSvd> ComputeTruncatedSvd(const HoldingsMatrix& matrix, int rank) {
   const int64_t num_products = matrix.cols();

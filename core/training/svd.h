@@ -1,6 +1,8 @@
 #ifndef EASYMONEY_CORE_TRAINING_SVD_H_
 #define EASYMONEY_CORE_TRAINING_SVD_H_
 
+#include <Eigen/Dense>
+
 #include "absl/status/statusor.h"
 #include "core/model/matrix.h"
 
@@ -28,6 +30,11 @@ struct TruncatedSvd {
 // dense customers x products matrix. Both are deterministic.
 // Errors: rank < 1 or > number of products.
 absl::StatusOr<TruncatedSvd> ComputeTruncatedSvd(const HoldingsMatrix& matrix, int rank);
+
+// R^T R in double precision, dense products x products, accumulated row by
+// row so the customer dimension is never densified: O(sum of squared row
+// lengths) time, 8 P^2 bytes.
+Eigen::MatrixXd GramMatrix(const HoldingsMatrix& matrix);
 
 }  // namespace easymoney
 

@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "core/model/easymoney_schema.h"
 #include "core/training/eligibility.h"
+#include "core/training/ease.h"
 #include "core/training/evaluation.h"
 #include "core/training/kmeans.h"
 #include "core/model/model.h"
@@ -128,14 +129,26 @@ absl::StatusOr<FeedbackUse> ApplyConversions(const std::string& log_dir, EasyMon
   return use;
 }
 
+// ease_regularisation > 0 fits symmetric EASE (core/training/ease.h) with
+// that relative lambda instead of PureSVD.
 absl::StatusOr<FittedSvd> FitSvd(const EasyMoneyTables& tables, const EasyMoneySnapshot& snapshot, int rank,
-                                 double recency_weight, double relative_popularity_weight) {
+                                 double recency_weight, double relative_popularity_weight,
+                                 double ease_regularisation = 0) {
   const HoldingsMatrix matrix = BuildHoldingsMatrix(tables, snapshot, recency_weight);
-  auto svd = ComputeTruncatedSvd(matrix, rank);
+  absl::StatusOr<TruncatedSvd> svd;
+  if (ease_regularisation > 0) {
+    auto spectrum = ComputeGramSpectrum(matrix);
+    if (!spectrum.ok()) return spectrum.status();
+    svd = FactorEase(matrix, *spectrum, ease_regularisation, rank);
+  } else {
+    svd = ComputeTruncatedSvd(matrix, rank);
+  }
   if (!svd.ok()) return svd.status();
   FittedSvd fitted;
+  // ||customer factors||^2 / ||R||^2: for PureSVD the kept singular values'
+  // share of the energy.
   const double total = static_cast<double>(matrix.squaredNorm());
-  fitted.explained_variance = total > 0 ? static_cast<double>(svd->singular_values.squaredNorm()) / total : 0;
+  fitted.explained_variance = total > 0 ? static_cast<double>(svd->customer_factors.squaredNorm()) / total : 0;
   fitted.svd = *std::move(svd);
   fitted.popularity = AcquisitionRates(tables, snapshot);
   fitted.popularity_weight = RawPopularityWeight(relative_popularity_weight, fitted.popularity);
@@ -274,22 +287,6 @@ absl::Status EvaluateMonth(const EasyMoneyTables& tables, const EasyMoneySnapsho
   return absl::OkStatus();
 }
 
-easymoney::model::v1::MethodMetrics ToProto(const std::string& method, const RankingMetrics& m) {
-  easymoney::model::v1::MethodMetrics proto;
-  proto.set_method(method);
-  proto.set_k(m.k);
-  proto.set_customers(static_cast<double>(m.customers));
-  proto.set_relevant_customers(static_cast<double>(m.relevant_customers));
-  proto.set_map(m.map);
-  proto.set_map_relevant(m.map_relevant);
-  proto.set_precision(m.precision);
-  proto.set_recall(m.recall);
-  proto.set_ndcg(m.ndcg);
-  proto.set_hit_rate(m.hit_rate);
-  proto.set_coverage(m.coverage);
-  return proto;
-}
-
 }  // namespace
 
 absl::StatusOr<TrainingSummary> TrainEasyMoneyModel(const TrainerOptions& options) {
@@ -361,6 +358,22 @@ absl::StatusOr<TrainingSummary> TrainEasyMoneyModel(const EasyMoneyTables& table
   int rank = options.num_factors;
   double recency_weight = options.recency_weight > 0 ? options.recency_weight : 1.0;
   double popularity_weight = std::max(0.0, options.popularity_weight);
+  double ease_regularisation = 0;  // 0: PureSVD.
+  // The best of each factorisation on validation, for the report.
+  struct FamilyBest {
+    double score = -1;
+    int rank = 0;
+    double recency_weight = 1;
+    double popularity_weight = 0;
+    double ease_regularisation = 0;
+    double confirmation = -1;  // MAP@k on the month before validation.
+  };
+  FamilyBest best_svd;
+  FamilyBest best_ease;
+  // EASE factors the whole (15-product) catalogue; a rank fixed by the
+  // caller asks for PureSVD.
+  const std::vector<double> ease_candidates =
+      options.num_factors > 0 ? std::vector<double>{} : options.ease_candidates;
   if (can_evaluate && (options.num_factors <= 0 || options.recency_weight <= 0 || options.popularity_weight < 0)) {
     const EasyMoneySnapshot snapshot = SnapshotAt(tables, validation);
     report.rank_metric = absl::StrCat("MAP@", options.k, " over acquirers, trained on ", kPartitions[validation],
@@ -375,32 +388,71 @@ absl::StatusOr<TrainingSummary> TrainEasyMoneyModel(const EasyMoneyTables& table
     // The rank curve shows, per rank, the best score over the other
     // hyper-parameters.
     std::map<int, double> best_per_rank;
+    // MAP@k over acquirers of a configuration trained on `month`, scored on
+    // the next month's acquisitions.
+    const auto score_on = [&](const EasyMoneySnapshot& month, int candidate_rank, double weight, double prior,
+                              double ease_lambda) -> absl::StatusOr<double> {
+      auto fit = FitSvd(tables, month, candidate_rank, weight, prior, ease_lambda);
+      if (!fit.ok()) return fit.status();
+      MonthEvaluator evaluator(options.k);
+      if (auto s = EvaluateMonth(tables, month, *fit, never_mask, options, num_clusters, false, &evaluator);
+          !s.ok()) {
+        return s;
+      }
+      return evaluator.model.Result().map_relevant;
+    };
     for (double prior : priors) {
       for (double weight : weights) {
         for (int candidate : ranks) {
           if (candidate < 1 || candidate > kNumProducts) continue;
-          auto fit = FitSvd(tables, snapshot, candidate, weight, prior);
-          if (!fit.ok()) return fit.status();
-          MonthEvaluator evaluator(options.k);
-          if (auto s = EvaluateMonth(tables, snapshot, *fit, never_mask, options, num_clusters, false, &evaluator);
-              !s.ok()) {
-            return s;
-          }
-          const double score = evaluator.model.Result().map_relevant;
+          auto scored = score_on(snapshot, candidate, weight, prior, 0);
+          if (!scored.ok()) return scored.status();
+          const double score = *scored;
           best_per_rank[candidate] = std::max(best_per_rank[candidate], score);
           std::fprintf(stderr, "  validation rank=%d recency=%g prior=%g: %.4f\n", candidate, weight, prior, score);
-          if (score > best + 1e-9) {
-            best = score;
-            rank = candidate;
-            recency_weight = weight;
-            popularity_weight = prior;
-          }
+          if (score > best_svd.score + 1e-9) best_svd = {score, candidate, weight, prior, 0, -1};
+        }
+        for (double lambda : ease_candidates) {
+          auto scored = score_on(snapshot, kNumProducts, weight, prior, lambda);
+          if (!scored.ok()) return scored.status();
+          const double score = *scored;
+          std::fprintf(stderr, "  validation EASE regularisation=%g recency=%g prior=%g: %.4f\n", lambda, weight,
+                       prior, score);
+          if (score > best_ease.score + 1e-9) best_ease = {score, kNumProducts, weight, prior, lambda, -1};
         }
       }
     }
+    // The finalists are compared on the month before (trained on
+    // validation - 1, scored on the acquisitions of the validation month,
+    // still before every backtest month): each one's validation score is
+    // the maximum over its own grid, and the grids differ in size, so
+    // comparing those maxima would favour the larger one. Strictly better
+    // only: a tie keeps PureSVD.
+    bool ease_wins = false;
+    if (best_ease.score >= 0 && validation >= 1) {
+      const EasyMoneySnapshot before = SnapshotAt(tables, validation - 1);
+      for (FamilyBest* finalist : {&best_svd, &best_ease}) {
+        auto scored = score_on(before, finalist->rank, finalist->recency_weight, finalist->popularity_weight,
+                               finalist->ease_regularisation);
+        if (!scored.ok()) return scored.status();
+        finalist->confirmation = *scored;
+      }
+      std::fprintf(stderr, "  finalists on %s: PureSVD %.4f, EASE %.4f\n",
+                   std::string(kPartitions[validation - 1]).c_str(), best_svd.confirmation, best_ease.confirmation);
+      ease_wins = best_ease.confirmation > best_svd.confirmation + 1e-9;
+    }
+    const FamilyBest& chosen = ease_wins ? best_ease : best_svd;
+    best = chosen.score;
+    rank = chosen.rank;
+    recency_weight = chosen.recency_weight;
+    popularity_weight = chosen.popularity_weight;
+    ease_regularisation = chosen.ease_regularisation;
     for (const auto& [candidate, score] : best_per_rank) report.rank_curve.push_back({candidate, score});
-    selection += absl::StrFormat("rank=%d, recency weight=%g, popularity prior=%g by the best %s (%.4f)", rank,
-                                 recency_weight, popularity_weight, report.rank_metric, best);
+    selection += absl::StrFormat("%s, rank=%d, recency weight=%g, popularity prior=%g by the best %s (%.4f)",
+                                 ease_regularisation > 0
+                                     ? absl::StrFormat("EASE (regularisation %g)", ease_regularisation)
+                                     : std::string("PureSVD"),
+                                 rank, recency_weight, popularity_weight, report.rank_metric, best);
   } else if (rank <= 0) {
     rank = std::min(6, kNumProducts);
     selection += "rank=6 (default: too few partitions to validate)";
@@ -409,15 +461,28 @@ absl::StatusOr<TrainingSummary> TrainEasyMoneyModel(const EasyMoneyTables& table
 
   if (can_evaluate) {
     MonthEvaluator total(options.k);
+    MonthEvaluator other_total(options.k);
     for (int t = first_test; t < newest; ++t) {
       std::fprintf(stderr, "backtest: train on %s, test acquisitions in %s\n", std::string(kPartitions[t]).c_str(),
                    std::string(kPartitions[t + 1]).c_str());
       const EasyMoneySnapshot snapshot = SnapshotAt(tables, t);
-      auto fit = FitSvd(tables, snapshot, rank, recency_weight, popularity_weight);
+      auto fit = FitSvd(tables, snapshot, rank, recency_weight, popularity_weight, ease_regularisation);
       if (!fit.ok()) return fit.status();
       MonthEvaluator month(options.k);
       if (auto s = EvaluateMonth(tables, snapshot, *fit, never_mask, options, num_clusters, true, &month); !s.ok()) {
         return s;
+      }
+      // The factorisation not chosen, on the same months, for the report.
+      if (best_ease.score >= 0) {
+        const FamilyBest& other = ease_regularisation > 0 ? best_svd : best_ease;
+        auto other_fit = FitSvd(tables, snapshot, other.rank, other.recency_weight, other.popularity_weight,
+                                other.ease_regularisation);
+        if (!other_fit.ok()) return other_fit.status();
+        if (auto s = EvaluateMonth(tables, snapshot, *other_fit, never_mask, options, num_clusters, false,
+                                   &other_total);
+            !s.ok()) {
+          return s;
+        }
       }
       total.model.Merge(month.model);
       total.popular.Merge(month.popular);
@@ -437,6 +502,23 @@ absl::StatusOr<TrainingSummary> TrainEasyMoneyModel(const EasyMoneyTables& table
                                    kPartitions[newest - 1], ", train on month T, test on products acquired in T+1 "
                                    "(held in T+1, not in T) by customers present in both; held products and "
                                    "products the eligibility rules withhold excluded, deceased customers skipped");
+    if (best_ease.score >= 0) {
+      const auto describe = [&](const FamilyBest& f) {
+        return absl::StrFormat("%srank %d, recency weight %g, popularity prior %g",
+                               f.ease_regularisation > 0
+                                   ? absl::StrFormat("regularisation %g, ", f.ease_regularisation)
+                                   : std::string(),
+                               f.rank, f.recency_weight, f.popularity_weight);
+      };
+      const bool ease_chosen = ease_regularisation > 0;
+      TrainingReport::Factorisation svd{"PureSVD", describe(best_svd), true, best_svd.score, best_svd.confirmation,
+                                        true, ease_chosen ? other_total.model.Result() : total.model.Result(),
+                                        !ease_chosen};
+      TrainingReport::Factorisation ease{"EASE", describe(best_ease), true, best_ease.score, best_ease.confirmation,
+                                         true, ease_chosen ? total.model.Result() : other_total.model.Result(),
+                                         ease_chosen};
+      report.factorisations = {std::move(svd), std::move(ease)};
+    }
     report.methods = {{"SVD model", total.model.Result()},
                       {"popular acquisitions", total.popular.Result()},
                       {"cluster popularity", total.cluster.Result()},
@@ -465,9 +547,10 @@ absl::StatusOr<TrainingSummary> TrainEasyMoneyModel(const EasyMoneyTables& table
   }
 
   // The model version itself, on the newest month.
-  std::fprintf(stderr, "fitting rank %d SVD and k=%d k-means on %s (%lld customers)\n", rank, num_clusters,
-               std::string(kPartitions[newest]).c_str(), static_cast<long long>(num_customers));
-  auto fit = FitSvd(tables, latest, rank, recency_weight, popularity_weight);
+  std::fprintf(stderr, "fitting rank %d %s and k=%d k-means on %s (%lld customers)\n", rank,
+               ease_regularisation > 0 ? "EASE" : "SVD", num_clusters, std::string(kPartitions[newest]).c_str(),
+               static_cast<long long>(num_customers));
+  auto fit = FitSvd(tables, latest, rank, recency_weight, popularity_weight, ease_regularisation);
   if (!fit.ok()) return fit.status();
   auto clusters = FitClusters(latest, num_clusters, options);
   if (!clusters.ok()) return clusters.status();
@@ -569,17 +652,7 @@ absl::StatusOr<TrainingSummary> TrainEasyMoneyModel(const EasyMoneyTables& table
   training->set_recency_weight(recency_weight);
   training->set_popularity_weight(fit->popularity_weight);
   training->set_selection(selection);
-  auto* evaluation = manifest.mutable_evaluation();
-  evaluation->set_protocol(report.protocol);
-  for (const auto& [method, metrics] : report.methods) *evaluation->add_methods() = ToProto(method, metrics);
-  for (const std::string& line : report.fairness_flags) evaluation->add_fairness(line);
-  for (const auto& point : report.rank_curve) {
-    evaluation->add_rank_curve(absl::StrFormat("rank %d: %.4f", point.rank, point.validation_score));
-  }
-  for (const auto& point : report.k_curve) {
-    evaluation->add_k_curve(absl::StrFormat("k %d: silhouette %.4f inertia %.1f", point.k, point.silhouette,
-                                            point.inertia));
-  }
+  FillManifestEvaluation(report, manifest.mutable_evaluation());
 
   // Refuse to publish something the server would refuse.
   if (auto check = Model::FromArrays(1, manifest, arrays); !check.ok()) {

@@ -26,6 +26,11 @@ struct TrainerOptions {
   // validation month from these candidates (0 = plain PureSVD).
   double popularity_weight = -1;
   std::vector<double> popularity_candidates = {0, 0.1, 0.3, 1, 3};
+  // EASE (core/training/ease.h, the whole catalogue) is tried on the
+  // validation month beside PureSVD with these relative regularisations,
+  // for every recency weight and popularity prior; empty: PureSVD only, as
+  // when num_factors fixes the rank.
+  std::vector<double> ease_candidates = {0.5, 2, 8};
   // k-means k; 0 chooses it by silhouette from cluster_candidates.
   int num_clusters = 0;
   std::vector<int> cluster_candidates = {2, 3, 4, 5, 6, 7, 8, 9, 10};

@@ -767,7 +767,85 @@ std::string FairnessSection(const TrainingReport& report) {
   return out;
 }
 
+std::vector<std::string> FactorisationHeader(int k) {
+  return {"factorisation", "best on validation", "validation", "second split", absl::StrCat("test MAP"),
+          absl::StrCat("nDCG@", k), absl::StrCat("P@", k), absl::StrCat("R@", k)};
+}
+
+std::vector<std::vector<std::string>> FactorisationRows(const TrainingReport& report) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& f : report.factorisations) {
+    const auto metric = [&](double value) { return f.tested ? Number(value) : std::string("-"); };
+    rows.push_back({absl::StrCat(f.name, f.chosen ? " (chosen)" : ""), f.configuration,
+                    f.tried ? Number(f.validation_score) : std::string("-"),
+                    f.confirmation_score >= 0 ? Number(f.confirmation_score) : std::string("-"),
+                    metric(f.test.map_full_normaliser),
+                    metric(f.test.ndcg), metric(f.test.precision), metric(f.test.recall)});
+  }
+  return rows;
+}
+
+std::string FactorisationsSection(const TrainingReport& report) {
+  if (report.factorisations.empty()) return "";
+  return absl::StrCat("<section id=\"factorisations\">\n<h2>Factorisations</h2>\n",
+                      Muted("Each factorisation's best configuration on validation, its score on a second "
+                            "validation split where the finalists are compared (when there is one), and its test "
+                            "metrics when refitted like the chosen model. Validation alone chose; test figures "
+                            "are reported, never used to choose. Test MAP divides each AP by the number of "
+                            "held-out items."),
+                      "<div class=\"scroll\">", HtmlTable(FactorisationHeader(ReportK(report)),
+                                                          FactorisationRows(report), 2),
+                      "</div>\n</section>\n");
+}
+
 }  // namespace
+
+easymoney::model::v1::MethodMetrics ToMethodMetrics(const std::string& method, const RankingMetrics& m) {
+  easymoney::model::v1::MethodMetrics proto;
+  proto.set_method(method);
+  proto.set_k(m.k);
+  proto.set_customers(static_cast<double>(m.customers));
+  proto.set_relevant_customers(static_cast<double>(m.relevant_customers));
+  proto.set_map(m.map);
+  proto.set_map_relevant(m.map_relevant);
+  proto.set_map_full(m.map_full_normaliser);
+  proto.set_precision(m.precision);
+  proto.set_recall(m.recall);
+  proto.set_ndcg(m.ndcg);
+  proto.set_hit_rate(m.hit_rate);
+  proto.set_coverage(m.coverage);
+  return proto;
+}
+
+void FillManifestEvaluation(const TrainingReport& report, easymoney::model::v1::Evaluation* evaluation) {
+  evaluation->set_protocol(report.protocol);
+  for (const auto& [method, metrics] : report.methods) *evaluation->add_methods() = ToMethodMetrics(method, metrics);
+  for (const std::string& line : report.fairness_flags) evaluation->add_fairness(line);
+  for (const auto& point : report.rank_curve) {
+    evaluation->add_rank_curve(absl::StrFormat("rank %d: %.4f", point.rank, point.validation_score));
+  }
+  for (const auto& point : report.k_curve) {
+    evaluation->add_k_curve(absl::StrFormat("k %d: silhouette %.4f inertia %.1f", point.k, point.silhouette,
+                                            point.inertia));
+  }
+  for (const auto& f : report.factorisations) {
+    auto* out = evaluation->add_factorisations();
+    out->set_name(f.name);
+    out->set_configuration(f.configuration);
+    out->set_chosen(f.chosen);
+    if (f.tried) out->set_validation_score(f.validation_score);
+    if (f.confirmation_score >= 0) out->set_confirmation_score(f.confirmation_score);
+    if (f.tested) *out->mutable_test() = ToMethodMetrics(f.name, f.test);
+  }
+}
+
+std::string FormatFactorisations(const TrainingReport& report) {
+  if (report.factorisations.empty()) return "";
+  std::vector<std::vector<std::string>> rows = {FactorisationHeader(ReportK(report))};
+  for (auto& row : FactorisationRows(report)) rows.push_back(std::move(row));
+  return absl::StrCat("Factorisations (best of each on validation; test figures reported, not used to choose)\n",
+                      FormatColumns(rows, 2));
+}
 
 std::string FormatMetricsTable(const TrainingReport& report) {
   const int k = ReportK(report);
@@ -817,7 +895,7 @@ std::string RenderTrainingReportHtml(const TrainingReport& report) {
   }
   absl::StrAppend(&out, SummarySection(report), DataQualitySection(report), ChoosingKSection(report),
                   ChoosingRankSection(report), ClustersSection(report), MethodsSection(report),
-                  FairnessSection(report), "</main>\n</body>\n</html>\n");
+                  FactorisationsSection(report), FairnessSection(report), "</main>\n</body>\n</html>\n");
   return out;
 }
 

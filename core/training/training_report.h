@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "core/training/evaluation.h"
+#include "easymoney/model/v1/manifest.pb.h"
 
 namespace easymoney {
 
@@ -60,6 +61,24 @@ struct TrainingReport {
   std::string protocol;  // How the split was made, in one sentence.
   std::vector<std::pair<std::string, RankingMetrics>> methods;
 
+  // Model selection across factorisations (PureSVD, EASE): the best
+  // configuration of each on validation, and its test metrics when refitted
+  // the way the chosen model is. Reported only: the test split never
+  // chooses. Empty when the trainer tried one factorisation.
+  struct Factorisation {
+    std::string name;           // "PureSVD", "EASE".
+    std::string configuration;  // Its best on validation, or why it was not tried.
+    bool tried = false;
+    double validation_score = 0;  // The selection metric (see rank_metric).
+    // Its score on a second validation split, where the finalists of the
+    // factorisations are compared (negative: not compared).
+    double confirmation_score = -1;
+    bool tested = false;
+    RankingMetrics test;
+    bool chosen = false;
+  };
+  std::vector<Factorisation> factorisations;
+
   // The model's test metrics per population group.
   struct GroupMetrics {
     std::string dimension;  // "gender", "age band", "segment", "region".
@@ -72,6 +91,14 @@ struct TrainingReport {
   // between two groups exceeds the threshold the trainer applies.
   std::vector<std::string> fairness_flags;
 };
+
+// The manifest's record of the same (docs/model-format.md): protocol,
+// methods, fairness lines, the rank and k curves, the factorisations.
+void FillManifestEvaluation(const TrainingReport& report, easymoney::model::v1::Evaluation* evaluation);
+easymoney::model::v1::MethodMetrics ToMethodMetrics(const std::string& method, const RankingMetrics& metrics);
+
+// Monospace table of report.factorisations for stdout ("" when empty).
+std::string FormatFactorisations(const TrainingReport& report);
 
 // Monospace tables for stdout: the methods side by side, then the groups.
 std::string FormatMetricsTable(const TrainingReport& report);

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "core/model/model.h"
+#include "core/model/recommender.h"
+#include "core/training/evaluation.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/test_model.h"
@@ -193,7 +195,7 @@ std::string WritePlantedTastes() {
   return WriteFile("tastes.csv", csv);
 }
 
-TEST(TrainInteractionsModelTest, BeatsPopularityOnPlantedTastesAndWritesALoadableVersion) {
+InteractionsTrainerOptions PlantedTastesOptions() {
   InteractionsTrainerOptions options;
   options.interactions_path = WritePlantedTastes();
   options.model_base = testing::MakeTempDir("models");
@@ -201,7 +203,15 @@ TEST(TrainInteractionsModelTest, BeatsPopularityOnPlantedTastesAndWritesALoadabl
   options.rank_candidates = {1, 3, 5, 8};
   options.popularity_exponents = {0, 0.3};
   options.activity_exponents = {0};
+  options.ease_regularisations = {1, 8};
+  options.ease_ranks = {3, 8, 20};
   options.num_clusters = 5;
+  return options;
+}
+
+TEST(TrainInteractionsModelTest, BeatsPopularityOnPlantedTastesAndWritesALoadableVersion) {
+  InteractionsTrainerOptions options = PlantedTastesOptions();
+  options.ease_ranks = {1, 3, 5, 8};  // A curve of four points either way.
   auto result = TrainInteractionsModel(options);
   ASSERT_TRUE(result.ok()) << result.status();
 
@@ -230,6 +240,122 @@ TEST(TrainInteractionsModelTest, BeatsPopularityOnPlantedTastesAndWritesALoadabl
   const std::optional<int64_t> row = served.FindCustomer(2);
   ASSERT_TRUE(row.has_value());
   EXPECT_GE(served.customer_holdings(*row).size(), 12u);
+}
+
+TEST(TrainInteractionsModelTest, ChoosesBetweenPureSvdAndEaseOnValidationAndReportsBoth) {
+  auto result = TrainInteractionsModel(PlantedTastesOptions());
+  ASSERT_TRUE(result.ok()) << result.status();
+  const TrainingReport& report = result->report;
+  ASSERT_EQ(report.factorisations.size(), 2u);
+  const auto& svd = report.factorisations[0];
+  const auto& ease = report.factorisations[1];
+  EXPECT_EQ(svd.name, "PureSVD");
+  EXPECT_EQ(ease.name, "EASE");
+  ASSERT_TRUE(svd.tried && ease.tried && svd.tested && ease.tested);
+  EXPECT_NE(svd.chosen, ease.chosen);
+  // The finalists are compared on a second validation split; the higher
+  // score there wins (a tie keeps PureSVD). Test figures play no part.
+  ASSERT_GE(svd.confirmation_score, 0);
+  ASSERT_GE(ease.confirmation_score, 0);
+  EXPECT_EQ(ease.chosen, ease.confirmation_score > svd.confirmation_score) << FormatInteractionsReport(*result);
+  const bool ease_chosen = result->config.factorisation == Factorisation::kEase;
+  EXPECT_EQ(ease_chosen, ease.chosen);
+  const auto& chosen = ease_chosen ? ease : svd;
+  EXPECT_EQ(report.methods[0].second.precision, chosen.test.precision);
+  EXPECT_THAT(report.methods[0].first, HasSubstr(ease_chosen ? "EASE" : "PureSVD"));
+  EXPECT_THAT(FormatInteractionsReport(*result), HasSubstr("Factorisations"));
+
+  auto loaded = Model::Load(result->version_dir, result->version);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const auto& evaluation = (*loaded)->manifest().evaluation();
+  ASSERT_EQ(evaluation.factorisations_size(), 2);
+  EXPECT_EQ(evaluation.factorisations(0).name(), "PureSVD");
+  EXPECT_EQ(evaluation.factorisations(1).chosen(), ease_chosen);
+  EXPECT_DOUBLE_EQ(evaluation.factorisations(1).validation_score(), ease.validation_score);
+  EXPECT_DOUBLE_EQ(evaluation.factorisations(1).confirmation_score(), ease.confirmation_score);
+  EXPECT_DOUBLE_EQ(evaluation.factorisations(1).test().precision(), ease.test.precision);
+  ASSERT_GE(evaluation.methods_size(), 2);
+  EXPECT_DOUBLE_EQ(evaluation.methods(0).map_full(), report.methods[0].second.map_full_normaliser);
+  EXPECT_EQ((*loaded)->num_factors(), result->config.rank);
+}
+
+TEST(TrainInteractionsModelTest, EaseIsNotTriedAboveItsCatalogueLimitAndTheReportSaysSo) {
+  InteractionsTrainerOptions options = PlantedTastesOptions();
+  options.ease_max_products = 99;  // The catalogue has 100.
+  auto result = TrainInteractionsModel(options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->config.factorisation, Factorisation::kPureSvd);
+  ASSERT_EQ(result->report.factorisations.size(), 2u);
+  const auto& ease = result->report.factorisations[1];
+  EXPECT_FALSE(ease.tried);
+  EXPECT_FALSE(ease.chosen);
+  EXPECT_THAT(ease.configuration, HasSubstr("100 products, above the limit of 99"));
+}
+
+TEST(TrainInteractionsModelTest, EaseChosenGivesFactorsWhoseFoldInIsTheStoredCustomerFactors) {
+  InteractionsTrainerOptions options = PlantedTastesOptions();
+  options.rank_candidates = {1};  // PureSVD cannot tell five tastes apart with one factor.
+  options.popularity_exponents = {0};
+  auto result = TrainInteractionsModel(options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->config.factorisation, Factorisation::kEase) << FormatInteractionsReport(*result);
+  auto loaded = Model::Load(result->version_dir, result->version);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const Model& model = **loaded;
+  for (int64_t id : {2, 3, 5, 400}) {
+    const std::optional<int64_t> row = model.FindCustomer(id);
+    ASSERT_TRUE(row.has_value());
+    Eigen::VectorXf folded = Eigen::VectorXf::Zero(model.num_factors());
+    for (int32_t p : model.customer_holdings(*row)) folded += model.product_factors().row(p).transpose();
+    const std::span<const float> stored = model.customer_factors(*row);
+    const Eigen::Map<const Eigen::VectorXf> stored_vector(stored.data(), static_cast<Eigen::Index>(stored.size()));
+    EXPECT_TRUE(folded.isApprox(stored_vector, 1e-4f)) << "customer " << id;
+  }
+}
+
+TEST(TrainInteractionsModelTest, WritesTheTestSplitFitWhoseServedAnswersReproduceTheTestFigures) {
+  InteractionsTrainerOptions options = PlantedTastesOptions();
+  options.evaluation_model_base = testing::MakeTempDir("evaluation");
+  auto result = TrainInteractionsModel(options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->evaluation_version, 1);
+  auto loaded = Model::Load((std::filesystem::path(options.evaluation_model_base) / "1").string(), 1);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  auto heldout = ReadInteractions((std::filesystem::path(options.evaluation_model_base) / "test_interactions.csv").string());
+  ASSERT_TRUE(heldout.ok()) << heldout.status();
+  auto train = ReadInteractions((std::filesystem::path(options.evaluation_model_base) / "train_interactions.csv").string());
+  ASSERT_TRUE(train.ok()) << train.status();
+  EXPECT_EQ(heldout->num_customers(), 400);
+  // The version holds the training part: what the server excludes.
+  EXPECT_EQ(static_cast<int64_t>((*loaded)->num_customers()), 400);
+
+  // Ranked the way the server ranks (core's Recommend), scored like the
+  // trainer scores.
+  RankingEvaluator evaluator(options.k, heldout->num_products());
+  std::vector<int32_t> ranked;
+  for (int64_t row = 0; row < heldout->num_customers(); ++row) {
+    const std::string id = std::to_string(heldout->customer_ids[row]);
+    RecommendationQuery query;
+    query.customer_id = id;
+    query.num_results = options.k;
+    auto answer = Recommend(**loaded, query);
+    ASSERT_TRUE(answer.ok()) << answer.status();
+    ranked.clear();
+    for (const auto& scored : answer->products) {
+      const auto it = std::find(heldout->product_ids.begin(), heldout->product_ids.end(),
+                                (*loaded)->product(scored.index).id());
+      ranked.push_back(it == heldout->product_ids.end() ? -1 : static_cast<int32_t>(it - heldout->product_ids.begin()));
+    }
+    evaluator.AddRanked(ranked, std::span<const int32_t>(heldout->products)
+                                    .subspan(static_cast<size_t>(heldout->indptr[row]),
+                                             static_cast<size_t>(heldout->indptr[row + 1] - heldout->indptr[row])));
+  }
+  const RankingMetrics served = evaluator.Result();
+  const RankingMetrics& trained = result->report.methods[0].second;
+  EXPECT_NEAR(served.precision, trained.precision, 2e-3);
+  EXPECT_NEAR(served.ndcg, trained.ndcg, 2e-3);
+  EXPECT_NEAR(served.map_full_normaliser, trained.map_full_normaliser, 2e-3);
+  EXPECT_NEAR(served.recall, trained.recall, 2e-3);
 }
 
 }  // namespace

@@ -183,6 +183,48 @@ TEST(TrainingReportTest, MetricsTableListsGroupsAndFlags) {
   EXPECT_THAT(table, HasSubstr("! region: MAP@7 gap 0.25"));
 }
 
+TrainingReport WithFactorisations() {
+  TrainingReport report = SampleReport();
+  TrainingReport::Factorisation svd{"PureSVD", "rank 8, prior 1", true, 0.38, 0.371, true, Metrics(0.4321, 120000),
+                                    false};
+  TrainingReport::Factorisation ease{"EASE", "regularisation 2 & <rank 15>", true, 0.39, 0.372, true,
+                                     Metrics(0.4400, 120000), true};
+  report.factorisations = {svd, ease};
+  return report;
+}
+
+TEST(TrainingReportTest, FactorisationsAppearInTheHtmlTheTextTableAndTheManifest) {
+  const TrainingReport report = WithFactorisations();
+  const std::string html = RenderTrainingReportHtml(report);
+  EXPECT_THAT(html, HasSubstr("<h2>Factorisations</h2>"));
+  EXPECT_THAT(html, HasSubstr("EASE (chosen)"));
+  EXPECT_THAT(html, HasSubstr("regularisation 2 &amp; &lt;rank 15&gt;"));
+  EXPECT_THAT(html, HasSubstr("0.3900"));
+
+  const std::string text = FormatFactorisations(report);
+  EXPECT_THAT(text, HasSubstr("PureSVD "));
+  EXPECT_THAT(text, HasSubstr("EASE (chosen)"));
+  EXPECT_THAT(text, HasSubstr("0.3800"));
+
+  easymoney::model::v1::Evaluation evaluation;
+  FillManifestEvaluation(report, &evaluation);
+  ASSERT_EQ(evaluation.factorisations_size(), 2);
+  EXPECT_EQ(evaluation.factorisations(1).name(), "EASE");
+  EXPECT_TRUE(evaluation.factorisations(1).chosen());
+  EXPECT_FALSE(evaluation.factorisations(0).chosen());
+  EXPECT_DOUBLE_EQ(evaluation.factorisations(0).validation_score(), 0.38);
+  EXPECT_DOUBLE_EQ(evaluation.factorisations(1).confirmation_score(), 0.372);
+  EXPECT_THAT(text, HasSubstr("0.3720"));
+  EXPECT_DOUBLE_EQ(evaluation.factorisations(1).test().precision(), report.factorisations[1].test.precision);
+  EXPECT_EQ(evaluation.methods_size(), 4);
+  EXPECT_EQ(evaluation.rank_curve_size(), 4);
+}
+
+TEST(TrainingReportTest, NoFactorisationsNoSection) {
+  EXPECT_THAT(RenderTrainingReportHtml(SampleReport()), Not(HasSubstr("Factorisations")));
+  EXPECT_EQ(FormatFactorisations(SampleReport()), "");
+}
+
 TEST(TrainingReportTest, WritesReportHtmlIntoNewDirectory) {
   const std::string dir = testing::MakeTempDir("report") + "/nested/report";
   ASSERT_TRUE(WriteTrainingReport(dir, SampleReport()).ok());
