@@ -1,13 +1,17 @@
 // recommender-evaluate: scores the model a running recommender-server serves
 // against held-out interactions, through the server's own API, so published
 // quality figures are what a caller gets (docs/evaluation-movielens.md).
+#include <algorithm>
 #include <cstdio>
+#include <limits>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/flags/flag.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
@@ -80,6 +84,10 @@ absl::StatusOr<Outcome> Score(const easymoney::RecommenderClient& client, const 
       if (holdings == nullptr) {
         one->set_customer_id(absl::StrCat(id));
         continue;
+      }
+      if (id > std::numeric_limits<int64_t>::max() - kUnknownIdOffset) {
+        return absl::InvalidArgumentError(absl::StrCat("customer ", id, " is too large to be asked for under an ",
+                                                       "unknown id (id + 10^15) for --fold-in-from"));
       }
       one->set_customer_id(absl::StrCat(id + kUnknownIdOffset));
       auto* current = one->mutable_current_holdings();

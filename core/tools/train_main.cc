@@ -53,8 +53,8 @@ ABSL_FLAG(std::vector<std::string>, factorisations, std::vector<std::string>({"p
           "The factorisations model selection chooses between on validation: puresvd, ease, or both "
           "(comma-separated). The easyMoney trainer always tries PureSVD.");
 ABSL_FLAG(int, ease_max_products, easymoney::kEaseMaxProducts,
-          "Largest catalogue EASE is tried on (its Gram matrix is dense products x products); above it only "
-          "PureSVD is.");
+          "--interactions: largest catalogue EASE is tried on (its Gram matrix is dense products x products); "
+          "above it only PureSVD is.");
 
 namespace {
 
@@ -64,7 +64,7 @@ constexpr char kUsage[] =
     "  recommender-train --data DIR [--model-base MODELS] [--report DIR]\n"
     "      Reads the easyMoney tables (customer_products.csv,\n"
     "      customer_commercial_activity.csv, customer_sociodemographics.csv), reports\n"
-    "      data quality, chooses the SVD rank and recency weight on a validation month\n"
+    "      data quality, chooses PureSVD or EASE, rank and recency weight on a validation month\n"
     "      and k by silhouette, evaluates against popularity baselines in a rolling\n"
     "      backtest with per-group metrics, and writes MODELS/<next version>/ with the\n"
     "      evaluation in its manifest (docs/model-format.md, docs/training.md).\n"
@@ -85,6 +85,14 @@ constexpr char kUsage[] =
     "      another cluster; each A cluster's profile in raw units next to its\n"
     "      matched B cluster's (docs/training.md, \"Comparing two versions\").\n"
     "Progress goes to stderr, tables to stdout.";
+
+// The report's "selection" summary line.
+std::string SelectionOf(const easymoney::TrainingReport& report) {
+  for (const auto& [key, value] : report.summary) {
+    if (key == "selection") return value;
+  }
+  return "";
+}
 
 // --factorisations as (PureSVD, EASE) wanted.
 absl::StatusOr<std::pair<bool, bool>> ParseFactorisations() {
@@ -207,11 +215,14 @@ int TrainEasyMoney() {
               easymoney::FormatFactorisations(summary->report).c_str());
   std::printf("model version %lld written to %s\n", static_cast<long long>(summary->version),
               summary->version_dir.c_str());
-  std::printf("  partition %s, %lld customers, %d products, SVD rank %d (recency weight %g), k-means k=%d\n",
+  std::printf("  partition %s, %lld customers, %d products, %d factors (recency weight %g), k-means k=%d\n",
               summary->partition.c_str(), static_cast<long long>(summary->num_customers), summary->num_products,
               summary->num_factors, summary->recency_weight, summary->num_clusters);
-  std::printf("  SVD explains %.1f%% of the holdings matrix's energy; k-means inertia %.1f\n",
-              100.0 * summary->explained_variance, summary->kmeans_inertia);
+  if (summary->explained_variance >= 0) {
+    std::printf("  the SVD explains %.1f%% of the holdings matrix's energy\n", 100.0 * summary->explained_variance);
+  }
+  std::printf("  selection: %s\n  k-means inertia %.1f\n",
+              SelectionOf(summary->report).c_str(), summary->kmeans_inertia);
   const std::string report_dir = absl::GetFlag(FLAGS_report);
   if (!report_dir.empty()) {
     if (auto status = easymoney::WriteTrainingReport(report_dir, summary->report); !status.ok()) return Fail(status);

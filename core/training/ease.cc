@@ -47,7 +47,12 @@ absl::StatusOr<TruncatedSvd> FactorEase(const HoldingsMatrix& matrix, const Gram
   const Eigen::ArrayXd shrink = spectrum.eigenvalues.array() / (spectrum.eigenvalues.array() + lambda);
   // diag(S) over the full spectrum: the column scale is EASE's 1/P_jj up to
   // lambda, whatever the truncation keeps.
-  const Eigen::VectorXd s_diagonal = spectrum.eigenvectors.array().square().matrix() * shrink.matrix();
+  // Column by column: squaring the eigenvectors in one expression would
+  // allocate another products x products matrix.
+  Eigen::VectorXd s_diagonal = Eigen::VectorXd::Zero(num_products);
+  for (int64_t k = 0; k < num_products; ++k) {
+    s_diagonal += shrink[k] * spectrum.eigenvectors.col(k).cwiseAbs2();
+  }
   const Eigen::ArrayXd row_scale = (1.0 - s_diagonal.array()).max(1e-12).rsqrt();
   const Eigen::MatrixXd q = row_scale.matrix().asDiagonal() * spectrum.eigenvectors.leftCols(rank) *
                             shrink.head(rank).sqrt().matrix().asDiagonal();

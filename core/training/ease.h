@@ -23,21 +23,23 @@ namespace easymoney {
 // the two items. Symmetry is what the serving format needs: with
 // G = V diag(s) V^T, S = V diag(s / (s + lambda)) V^T = I - lambda P and
 // c_j = 1 / (1 - S_jj),
-//   K = C^1/2 S C^1/2 - (the diagonal, which only touches held products)
-//     = Q Q^T with Q = C^1/2 V diag(sqrt(s / (s + lambda))).
-// So product_factors = Q (truncated to the leading `rank` columns) and
-// customer_factors = X Q: a customer's factors are the sum of the product
-// factors of what it holds, which is exactly how the server folds in a
-// caller's current holdings. EASE's own B = I - P diag(1/P_jj) is not
+//   K = C^1/2 S C^1/2 - diag(C^1/2 S C^1/2),  and  C^1/2 S C^1/2 = Q Q^T
+//   with Q = C^1/2 V diag(sqrt(s / (s + lambda))).
+// Q Q^T equals K off the diagonal; its diagonal only scores products the
+// customer holds, which are never recommended. So product_factors = Q
+// (truncated to the leading `rank` columns) and customer_factors = X Q: a
+// customer's factors are the sum of the product factors of what it holds,
+// which is exactly how the server folds in a caller's current holdings. EASE's own B = I - P diag(1/P_jj) is not
 // symmetric; factoring it (X U_r S_r and V_r) would serve the known
 // customers fine but fold in wrongly. Model selection on validation data
 // chooses between this and PureSVD (docs/evaluation-movielens.md).
 //
 // Cost: G and its eigenvectors are dense products x products doubles, about
 // 3 x 8 x P^2 bytes with the solver's workspace, and the eigendecomposition
-// is O(P^3): 1,682 products take 3-5 s and 70 MB. One decomposition serves
-// every (regularisation, rank) candidate. Callers refuse catalogues above
-// kEaseMaxProducts (docs/evaluation-movielens.md has the figures).
+// is O(P^3) on one core: 1,682 products take about 3 s, 4,000 products 46 s
+// (docs/evaluation-movielens.md). One decomposition serves every
+// (regularisation, rank) candidate. ComputeGramSpectrum refuses catalogues
+// above its max_products (kEaseMaxProducts by default).
 inline constexpr int kEaseMaxProducts = 4000;
 
 // The eigendecomposition of X^T X, eigenvalues descending.
@@ -57,11 +59,13 @@ absl::StatusOr<GramSpectrum> ComputeGramSpectrum(const HoldingsMatrix& matrix, i
 // The factors of the symmetric EASE model with lambda = relative_lambda x
 // spectrum.mean_diagonal, truncated to `rank` factors: product_factors = Q,
 // customer_factors = matrix x Q, singular_values = the shrunk eigenvalues
-// s / (s + lambda), descending (they are not singular values of anything;
-// the field keeps the format's meaning "importance of each factor").
+// s / (s + lambda) in [0, 1), descending (0 where s is: products nobody
+// holds, ranks beyond X's). They are not singular values of anything; the
+// field keeps the format's meaning "importance of each factor".
 // `matrix` must be the one the spectrum was computed from.
-// Errors: INVALID_ARGUMENT for rank outside [1, products] or a
-// relative_lambda that is not positive.
+// Errors: INVALID_ARGUMENT for rank outside [1, products], a relative_lambda
+// that is not positive, or a matrix whose product count differs from the
+// spectrum's.
 absl::StatusOr<TruncatedSvd> FactorEase(const HoldingsMatrix& matrix, const GramSpectrum& spectrum,
                                         double relative_lambda, int rank);
 

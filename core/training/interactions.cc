@@ -480,6 +480,14 @@ absl::StatusOr<std::pair<int64_t, double>> WriteInteractionsVersion(
 // customer_id,product_id per interaction, readable by ReadInteractions;
 // written to a temporary name and renamed.
 absl::Status WriteInteractionsCsv(const std::string& path, const Interactions& test) {
+  for (const std::string& id : test.product_ids) {
+    // The reader has no quoting: such an id would not read back.
+    if (id.find_first_of(",\r\n") != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("product id '", absl::CHexEscape(id.substr(0, 80)),
+                                                     "' holds a comma or a line break and cannot be written to ",
+                                                     path));
+    }
+  }
   const std::string temporary = absl::StrCat(path, ".tmp");
   std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
   out << "customer_id,product_id\n";
@@ -490,7 +498,8 @@ absl::Status WriteInteractionsCsv(const std::string& path, const Interactions& t
   }
   out.close();
   std::error_code error;
-  if (!out) return absl::InternalError(absl::StrCat("cannot write ", temporary, ": ", std::strerror(errno)));
+  // ofstream does not keep the cause; a full or vanished disk is the usual one.
+  if (!out) return absl::InternalError(absl::StrCat("cannot write ", temporary, " (disk full or gone?)"));
   std::filesystem::rename(temporary, path, error);
   if (error) return absl::InternalError(absl::StrCat("cannot rename ", temporary, " to ", path, ": ", error.message()));
   return absl::OkStatus();
@@ -543,7 +552,7 @@ absl::StatusOr<InteractionsTrainingResult> TrainInteractionsModel(const Interact
       options.rank_candidates.empty()
           ? std::vector<int>{2, 4, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200}
           : options.rank_candidates);
-  if (ranks.empty()) {
+  if (ranks.empty() && options.try_pure_svd) {
     return absl::InvalidArgumentError(
         absl::StrCat("no SVD rank candidate lies between 1 and the number of products (", num_products, ")"));
   }
@@ -560,12 +569,20 @@ absl::StatusOr<InteractionsTrainingResult> TrainInteractionsModel(const Interact
       options.ease_ranks.empty() ? std::vector<int>{25, 50, 100, 200, 300, 400, 600, 800} : options.ease_ranks);
   // A small catalogue (easyMoney's 15 products) is factored whole.
   if (ease_ranks.empty() && options.ease_ranks.empty()) ease_ranks = {num_products};
-  const bool try_ease = options.try_ease && num_products <= options.ease_max_products && !ease_ranks.empty();
+  const bool ease_too_large = num_products > options.ease_max_products;
+  // Why EASE is not tried, when it is not.
+  const std::string ease_skipped =
+      !options.try_ease ? "not asked for"
+      : ease_too_large  ? absl::StrFormat("%d products, above the limit of %d", num_products,
+                                          options.ease_max_products)
+      : ease_ranks.empty()
+          ? absl::StrFormat("no EASE rank candidate lies between 1 and the number of products (%d)", num_products)
+          : "";
+  const bool try_ease = ease_skipped.empty();
   const bool try_svd = options.try_pure_svd;
   if (!try_ease && !try_svd) {
     return absl::InvalidArgumentError(
-        options.try_ease ? absl::StrFormat("only EASE was asked for, and %d products is above its limit of %d",
-                                           num_products, options.ease_max_products)
+        options.try_ease ? absl::StrCat("only EASE was asked for, and it cannot be tried: ", ease_skipped)
                          : std::string("no factorisation to try: neither PureSVD nor EASE was asked for"));
   }
 
@@ -762,18 +779,16 @@ absl::StatusOr<InteractionsTrainingResult> TrainInteractionsModel(const Interact
       ease.tested = true;
       ease.test = ease_test;
       ease.chosen = ease_chosen;
-    } else if (!options.try_ease) {
-      ease.configuration = "not tried: not asked for";
     } else {
-      ease.configuration = absl::StrFormat("not tried: %d products, above the limit of %d", num_products,
-                                           options.ease_max_products);
+      ease.configuration = absl::StrCat("not tried: ", ease_skipped);
     }
     report.factorisations.push_back(std::move(ease));
   }
   if (!try_ease && options.try_ease) {
-    grid_lines.emplace_back("EASE", absl::StrFormat("not tried: %d products is above the limit of %d (its Gram "
-                                                    "matrix and eigenvectors are dense products x products)",
-                                                    num_products, options.ease_max_products));
+    grid_lines.emplace_back("EASE", absl::StrCat("not tried: ", ease_skipped,
+                                                 ease_too_large ? " (its Gram matrix and eigenvectors are dense "
+                                                                  "products x products)"
+                                                                : ""));
   }
   // PureSVD's randomised SVD against an exact decomposition.
   std::vector<std::pair<std::string, std::string>> check_lines;

@@ -73,7 +73,7 @@ std::vector<float> AcquisitionRates(const EasyMoneyTables& tables, const EasyMon
   return rates;
 }
 
-struct FittedSvd {
+struct FittedFactors {
   TruncatedSvd svd;
   std::vector<float> popularity;
   double explained_variance = 0;
@@ -131,7 +131,7 @@ absl::StatusOr<FeedbackUse> ApplyConversions(const std::string& log_dir, EasyMon
 
 // ease_regularisation > 0 fits symmetric EASE (core/training/ease.h) with
 // that relative lambda instead of PureSVD.
-absl::StatusOr<FittedSvd> FitSvd(const EasyMoneyTables& tables, const EasyMoneySnapshot& snapshot, int rank,
+absl::StatusOr<FittedFactors> FitFactors(const EasyMoneyTables& tables, const EasyMoneySnapshot& snapshot, int rank,
                                  double recency_weight, double relative_popularity_weight,
                                  double ease_regularisation = 0) {
   const HoldingsMatrix matrix = BuildHoldingsMatrix(tables, snapshot, recency_weight);
@@ -144,11 +144,13 @@ absl::StatusOr<FittedSvd> FitSvd(const EasyMoneyTables& tables, const EasyMoneyS
     svd = ComputeTruncatedSvd(matrix, rank);
   }
   if (!svd.ok()) return svd.status();
-  FittedSvd fitted;
-  // ||customer factors||^2 / ||R||^2: for PureSVD the kept singular values'
-  // share of the energy.
+  FittedFactors fitted;
+  // The kept singular values' share of ||R||^2; not defined for EASE,
+  // whose factors are not an orthogonal projection of R.
   const double total = static_cast<double>(matrix.squaredNorm());
-  fitted.explained_variance = total > 0 ? static_cast<double>(svd->customer_factors.squaredNorm()) / total : 0;
+  fitted.explained_variance = ease_regularisation > 0 || total <= 0
+                                  ? -1
+                                  : static_cast<double>(svd->singular_values.squaredNorm()) / total;
   fitted.svd = *std::move(svd);
   fitted.popularity = AcquisitionRates(tables, snapshot);
   fitted.popularity_weight = RawPopularityWeight(relative_popularity_weight, fitted.popularity);
@@ -213,7 +215,7 @@ struct MonthEvaluator {
   std::map<std::pair<std::string, std::string>, std::pair<RankingEvaluator, RankingEvaluator>> groups;
 };
 
-absl::Status EvaluateMonth(const EasyMoneyTables& tables, const EasyMoneySnapshot& snapshot, const FittedSvd& fit,
+absl::Status EvaluateMonth(const EasyMoneyTables& tables, const EasyMoneySnapshot& snapshot, const FittedFactors& fit,
                            uint16_t never_mask, const TrainerOptions& options, int num_clusters,
                            bool with_baselines, MonthEvaluator* out) {
   const int test_partition = snapshot.partition + 1;
@@ -392,7 +394,7 @@ absl::StatusOr<TrainingSummary> TrainEasyMoneyModel(const EasyMoneyTables& table
     // the next month's acquisitions.
     const auto score_on = [&](const EasyMoneySnapshot& month, int candidate_rank, double weight, double prior,
                               double ease_lambda) -> absl::StatusOr<double> {
-      auto fit = FitSvd(tables, month, candidate_rank, weight, prior, ease_lambda);
+      auto fit = FitFactors(tables, month, candidate_rank, weight, prior, ease_lambda);
       if (!fit.ok()) return fit.status();
       MonthEvaluator evaluator(options.k);
       if (auto s = EvaluateMonth(tables, month, *fit, never_mask, options, num_clusters, false, &evaluator);
@@ -428,8 +430,8 @@ absl::StatusOr<TrainingSummary> TrainEasyMoneyModel(const EasyMoneyTables& table
     // the maximum over its own grid, and the grids differ in size, so
     // comparing those maxima would favour the larger one. Strictly better
     // only: a tie keeps PureSVD.
-    bool ease_wins = false;
-    if (best_ease.score >= 0 && validation >= 1) {
+    bool ease_wins = best_svd.score < 0 && best_ease.score >= 0;  // No PureSVD candidate at all.
+    if (best_ease.score >= 0 && best_svd.score >= 0 && validation >= 1) {
       const EasyMoneySnapshot before = SnapshotAt(tables, validation - 1);
       for (FamilyBest* finalist : {&best_svd, &best_ease}) {
         auto scored = score_on(before, finalist->rank, finalist->recency_weight, finalist->popularity_weight,
@@ -447,12 +449,24 @@ absl::StatusOr<TrainingSummary> TrainEasyMoneyModel(const EasyMoneyTables& table
     recency_weight = chosen.recency_weight;
     popularity_weight = chosen.popularity_weight;
     ease_regularisation = chosen.ease_regularisation;
-    for (const auto& [candidate, score] : best_per_rank) report.rank_curve.push_back({candidate, score});
+    // The curve of the chosen factorisation: PureSVD's over its ranks;
+    // EASE's one point at the whole catalogue.
+    if (ease_regularisation > 0) {
+      report.rank_curve.push_back({rank, best});
+    } else {
+      for (const auto& [candidate, score] : best_per_rank) report.rank_curve.push_back({candidate, score});
+    }
     selection += absl::StrFormat("%s, rank=%d, recency weight=%g, popularity prior=%g by the best %s (%.4f)",
                                  ease_regularisation > 0
                                      ? absl::StrFormat("EASE (regularisation %g)", ease_regularisation)
                                      : std::string("PureSVD"),
                                  rank, recency_weight, popularity_weight, report.rank_metric, best);
+    if (best_svd.confirmation >= 0 && best_ease.confirmation >= 0) {
+      selection += absl::StrFormat("; chosen over %s on %s: MAP@%d over acquirers PureSVD %.4f, EASE %.4f",
+                                   ease_regularisation > 0 ? "PureSVD" : "EASE",
+                                   std::string(kPartitions[validation - 1]), options.k, best_svd.confirmation,
+                                   best_ease.confirmation);
+    }
   } else if (rank <= 0) {
     rank = std::min(6, kNumProducts);
     selection += "rank=6 (default: too few partitions to validate)";
@@ -466,7 +480,7 @@ absl::StatusOr<TrainingSummary> TrainEasyMoneyModel(const EasyMoneyTables& table
       std::fprintf(stderr, "backtest: train on %s, test acquisitions in %s\n", std::string(kPartitions[t]).c_str(),
                    std::string(kPartitions[t + 1]).c_str());
       const EasyMoneySnapshot snapshot = SnapshotAt(tables, t);
-      auto fit = FitSvd(tables, snapshot, rank, recency_weight, popularity_weight, ease_regularisation);
+      auto fit = FitFactors(tables, snapshot, rank, recency_weight, popularity_weight, ease_regularisation);
       if (!fit.ok()) return fit.status();
       MonthEvaluator month(options.k);
       if (auto s = EvaluateMonth(tables, snapshot, *fit, never_mask, options, num_clusters, true, &month); !s.ok()) {
@@ -475,7 +489,7 @@ absl::StatusOr<TrainingSummary> TrainEasyMoneyModel(const EasyMoneyTables& table
       // The factorisation not chosen, on the same months, for the report.
       if (best_ease.score >= 0) {
         const FamilyBest& other = ease_regularisation > 0 ? best_svd : best_ease;
-        auto other_fit = FitSvd(tables, snapshot, other.rank, other.recency_weight, other.popularity_weight,
+        auto other_fit = FitFactors(tables, snapshot, other.rank, other.recency_weight, other.popularity_weight,
                                 other.ease_regularisation);
         if (!other_fit.ok()) return other_fit.status();
         if (auto s = EvaluateMonth(tables, snapshot, *other_fit, never_mask, options, num_clusters, false,
@@ -550,7 +564,7 @@ absl::StatusOr<TrainingSummary> TrainEasyMoneyModel(const EasyMoneyTables& table
   std::fprintf(stderr, "fitting rank %d %s and k=%d k-means on %s (%lld customers)\n", rank,
                ease_regularisation > 0 ? "EASE" : "SVD", num_clusters, std::string(kPartitions[newest]).c_str(),
                static_cast<long long>(num_customers));
-  auto fit = FitSvd(tables, latest, rank, recency_weight, popularity_weight, ease_regularisation);
+  auto fit = FitFactors(tables, latest, rank, recency_weight, popularity_weight, ease_regularisation);
   if (!fit.ok()) return fit.status();
   auto clusters = FitClusters(latest, num_clusters, options);
   if (!clusters.ok()) return clusters.status();
@@ -680,12 +694,17 @@ absl::StatusOr<TrainingSummary> TrainEasyMoneyModel(const EasyMoneyTables& table
        {"training partition", summary.partition},
        {"customers", absl::StrCat(num_customers)},
        {"products", absl::StrCat(kNumProducts)},
-       {"SVD rank", absl::StrCat(rank)},
+       {"factorisation", ease_regularisation > 0
+                             ? absl::StrFormat("EASE, regularisation %g (relative)", ease_regularisation)
+                             : std::string("PureSVD")},
+       {"factors (rank)", absl::StrCat(rank)},
        {"recency weight", absl::StrFormat("%g", recency_weight)},
        {"popularity prior (relative)", absl::StrFormat("%g", popularity_weight)},
        {"k-means k", absl::StrCat(num_clusters)},
        {"selection", selection},
-       {"explained variance", absl::StrFormat("%.1f%%", 100 * summary.explained_variance)},
+       {"explained variance", summary.explained_variance >= 0
+                                  ? absl::StrFormat("%.1f%%", 100 * summary.explained_variance)
+                                  : std::string("n/a (EASE)")},
        {"training time", absl::FormatDuration(absl::Trunc(absl::Now() - start, absl::Milliseconds(1)))}});
   return summary;
 }

@@ -14,7 +14,8 @@ namespace easymoney {
 struct TrainerOptions {
   std::string data_dir;    // Holds the three easyMoney CSV tables.
   std::string model_base;  // The new version goes to model_base/<next>/.
-  // SVD rank; 0 chooses it on the validation month from rank_candidates.
+  // SVD rank; 0 chooses it (and PureSVD or EASE) on the validation month
+  // from rank_candidates; a fixed rank means PureSVD.
   int num_factors = 0;
   std::vector<int> rank_candidates = {1, 2, 3, 4, 5, 6, 8, 10, 12};
   // Weight of holdings acquired in the training month relative to older
@@ -77,14 +78,16 @@ struct TrainingSummary {
   int num_factors = 0;
   int num_clusters = 0;
   double recency_weight = 1;
-  // Share of ||R||_F^2 that the kept singular values explain.
+  // Share of ||R||_F^2 that the kept singular values explain (PureSVD);
+  // -1 for EASE, whose factors are not a projection of R.
   double explained_variance = 0;
   double kmeans_inertia = 0;
   FeedbackUse feedback;
   TrainingReport report;
 };
 
-// Reads the easyMoney tables, chooses the SVD rank and recency weighting on
+// Reads the easyMoney tables, chooses the factorisation (PureSVD or EASE),
+// the SVD rank and recency weighting on
 // a validation month and k by silhouette, evaluates the model against
 // popularity baselines in a rolling backtest (with per-group metrics), then
 // fits the truncated SVD of the newest partition's holdings and k-means

@@ -64,7 +64,8 @@ struct TrainingReport {
   // Model selection across factorisations (PureSVD, EASE): the best
   // configuration of each on validation, and its test metrics when refitted
   // the way the chosen model is. Reported only: the test split never
-  // chooses. Empty when the trainer tried one factorisation.
+  // chooses. The interactions trainer lists both, one maybe "not tried";
+  // the easyMoney trainer lists them when it tried EASE.
   struct Factorisation {
     std::string name;           // "PureSVD", "EASE".
     std::string configuration;  // Its best on validation, or why it was not tried.

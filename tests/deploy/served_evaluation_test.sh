@@ -57,6 +57,15 @@ awk 'BEGIN {
   }
 }' > "$WORK/log.csv"
 
+# Both numbers present and within 0.002 (float summation order may reorder a
+# near tie between the trainer's and the server's scoring).
+close() {
+  [ -n "$1" ] && [ -n "$2" ] || return 1
+  awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 0.002) }'
+}
+# The four figures after the label: MAP nDCG@10 P@10 R@10 (empty when absent).
+figures() { grep -E "^$1 " "$2" | head -1 | awk '{print $5, $7, $9, $11}' || true; }
+
 # run_case NAME [trainer flags...]: trains into $WORK/NAME, serves its
 # evaluation version, scores it, and checks the figures.
 run_case() {
@@ -67,11 +76,17 @@ run_case() {
   "$TRAIN" --interactions "$WORK/log.csv" --model-base "$dir/models" --evaluation-model-base "$dir/evaluation" \
     --k 10 --seed 3 "$@" > "$dir/train.out" 2> "$dir/train.err" || { cat "$dir/train.err" >&2; fail "$name: training"; }
   [ -f "$dir/evaluation/1/manifest.json" ] || fail "$name: no evaluation version written"
-  grep -q '"factorisations"' "$dir/evaluation/1/manifest.json" || fail "$name: the manifest does not record the factorisations"
+  python3 - "$dir/evaluation/1/manifest.json" <<'PY' || fail "$name: the manifest does not record both factorisations, one chosen"
+import json, sys
+entries = json.load(open(sys.argv[1]))["evaluation"]["factorisations"]
+assert [e["name"] for e in entries] == ["PureSVD", "EASE"], entries
+assert sum(1 for e in entries if e.get("chosen")) == 1, entries
+PY
   [ -f "$dir/evaluation/test_interactions.csv" ] || fail "$name: no held-out file written"
   local t_map t_ndcg t_precision t_recall s_map s_ndcg s_precision s_recall f_map f_ndcg f_precision f_recall
   read -r t_map t_ndcg t_precision t_recall < <(
-    grep -E '^  model \(' "$dir/train.out" | head -1 | awk '{print $(NF-5), $(NF-4), $(NF-3), $(NF-2)}')
+    grep -E '^  model \(' "$dir/train.out" | head -1 | awk '{print $(NF-5), $(NF-4), $(NF-3), $(NF-2)}' || true) ||
+    fail "$name: no model row in the trainer's output"
   CHOSEN="$(sed -n 's/^  chosen on validation: //p' "$dir/train.out")"
 
   "$SERVER" --model-base "$dir/evaluation" --host 127.0.0.1 --port 0 --metrics-port 0 --drain-period 0s \
@@ -94,8 +109,10 @@ run_case() {
     2> "$dir/evaluate.err" || { cat "$dir/evaluate.err" "$dir/evaluate.out" >&2; fail "$name: recommender-evaluate"; }
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
   cat "$dir/evaluate.out"
-  read -r s_map s_ndcg s_precision s_recall < <(grep -E '^served ' "$dir/evaluate.out" | awk '{print $5, $7, $9, $11}')
-  read -r f_map f_ndcg f_precision f_recall < <(grep -E '^fold-in ' "$dir/evaluate.out" | awk '{print $5, $7, $9, $11}')
+  read -r s_map s_ndcg s_precision s_recall < <(figures served "$dir/evaluate.out") ||
+    fail "$name: no served row from recommender-evaluate"
+  read -r f_map f_ndcg f_precision f_recall < <(figures fold-in "$dir/evaluate.out") ||
+    fail "$name: no fold-in row from recommender-evaluate"
   grep -A1 -E '^served ' "$dir/evaluate.out" | grep -q 'STRATEGY_PERSONALISED=400' || fail "$name: not all personalised"
   grep -A1 -E '^fold-in ' "$dir/evaluate.out" | grep -q 'STRATEGY_FOLD_IN=400' || fail "$name: not all folded in"
   echo "chosen: $CHOSEN"
@@ -112,7 +129,6 @@ run_case() {
       done;;
   esac
 }
-close() { awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 0.002) }'; }
 
 # Both factorisations, chosen between on validation.
 run_case both

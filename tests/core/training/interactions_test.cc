@@ -292,7 +292,7 @@ TEST(TrainInteractionsModelTest, EaseIsNotTriedAboveItsCatalogueLimitAndTheRepor
   EXPECT_THAT(ease.configuration, HasSubstr("100 products, above the limit of 99"));
 }
 
-TEST(TrainInteractionsModelTest, EaseChosenGivesFactorsWhoseFoldInIsTheStoredCustomerFactors) {
+TEST(TrainInteractionsModelTest, EaseFoldInFromCurrentHoldingsAnswersLikeTheStoredFactors) {
   InteractionsTrainerOptions options = PlantedTastesOptions();
   options.rank_candidates = {1};  // PureSVD cannot tell five tastes apart with one factor.
   options.popularity_exponents = {0};
@@ -302,14 +302,34 @@ TEST(TrainInteractionsModelTest, EaseChosenGivesFactorsWhoseFoldInIsTheStoredCus
   auto loaded = Model::Load(result->version_dir, result->version);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   const Model& model = **loaded;
+  // A customer the version does not know, sending a known customer's
+  // holdings, is folded in; the answer must be the known customer's.
   for (int64_t id : {2, 3, 5, 400}) {
     const std::optional<int64_t> row = model.FindCustomer(id);
     ASSERT_TRUE(row.has_value());
-    Eigen::VectorXf folded = Eigen::VectorXf::Zero(model.num_factors());
-    for (int32_t p : model.customer_holdings(*row)) folded += model.product_factors().row(p).transpose();
-    const std::span<const float> stored = model.customer_factors(*row);
-    const Eigen::Map<const Eigen::VectorXf> stored_vector(stored.data(), static_cast<Eigen::Index>(stored.size()));
-    EXPECT_TRUE(folded.isApprox(stored_vector, 1e-4f)) << "customer " << id;
+    const std::string known_id = std::to_string(id);
+    RecommendationQuery stored;
+    stored.customer_id = known_id;
+    stored.num_results = 10;
+    auto stored_answer = Recommend(model, stored);
+    ASSERT_TRUE(stored_answer.ok()) << stored_answer.status();
+    ASSERT_EQ(stored_answer->strategy, Strategy::kPersonalised);
+
+    std::vector<absl::string_view> held;
+    for (int32_t p : model.customer_holdings(*row)) held.push_back(model.product(p).id());
+    const std::string unknown_id = std::to_string(1000000 + id);
+    RecommendationQuery folded;
+    folded.customer_id = unknown_id;
+    folded.num_results = 10;
+    folded.current_holdings = held;
+    auto folded_answer = Recommend(model, folded);
+    ASSERT_TRUE(folded_answer.ok()) << folded_answer.status();
+    ASSERT_EQ(folded_answer->strategy, Strategy::kFoldIn);
+    ASSERT_EQ(folded_answer->products.size(), stored_answer->products.size());
+    for (size_t i = 0; i < stored_answer->products.size(); ++i) {
+      EXPECT_EQ(folded_answer->products[i].index, stored_answer->products[i].index) << "customer " << id << " #" << i;
+      EXPECT_NEAR(folded_answer->products[i].score, stored_answer->products[i].score, 1e-4f);
+    }
   }
 }
 
