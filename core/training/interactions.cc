@@ -754,36 +754,28 @@ absl::StatusOr<InteractionsTrainingResult> TrainInteractionsModel(const Interact
   for (double count : ProductCounts(outer.train)) popularity_scores.push_back(static_cast<float>(count));
   report.methods.emplace_back("popularity",
                               Evaluate(outer.train, outer.test, options.k, nullptr, nullptr, &popularity_scores));
-  {
-    TrainingReport::Factorisation svd;
-    svd.name = "PureSVD";
-    if (try_svd) {
-      svd.configuration = ConfigText(best_svd.config);
-      svd.tried = true;
-      svd.validation_score = best_svd.score;
-      svd.confirmation_score = svd_confirmation;
-      svd.tested = true;
-      svd.test = svd_test;
-      svd.chosen = !ease_chosen;
-    } else {
-      svd.configuration = "not tried: not asked for";
+  // One factorisation's entry: its finalist's figures, or why it was not tried.
+  const auto entry = [](const char* name, bool tried, const SelectionBest& finalist, double confirmation,
+                        const RankingMetrics& test, bool chosen, const std::string& why_not) {
+    TrainingReport::Factorisation f;
+    f.name = name;
+    if (!tried) {
+      f.configuration = absl::StrCat("not tried: ", why_not);
+      return f;
     }
-    report.factorisations.push_back(std::move(svd));
-    TrainingReport::Factorisation ease;
-    ease.name = "EASE";
-    if (try_ease) {
-      ease.configuration = ConfigText(best_ease.config);
-      ease.tried = true;
-      ease.validation_score = best_ease.score;
-      ease.confirmation_score = ease_confirmation;
-      ease.tested = true;
-      ease.test = ease_test;
-      ease.chosen = ease_chosen;
-    } else {
-      ease.configuration = absl::StrCat("not tried: ", ease_skipped);
-    }
-    report.factorisations.push_back(std::move(ease));
-  }
+    f.configuration = ConfigText(finalist.config);
+    f.tried = true;
+    f.validation_score = finalist.score;
+    f.confirmation_score = confirmation;
+    f.tested = true;
+    f.test = test;
+    f.chosen = chosen;
+    return f;
+  };
+  report.factorisations.push_back(
+      entry("PureSVD", try_svd, best_svd, svd_confirmation, svd_test, !ease_chosen, "not asked for"));
+  report.factorisations.push_back(
+      entry("EASE", try_ease, best_ease, ease_confirmation, ease_test, ease_chosen, ease_skipped));
   if (!try_ease && options.try_ease) {
     grid_lines.emplace_back("EASE", absl::StrCat("not tried: ", ease_skipped,
                                                  ease_too_large ? " (its Gram matrix and eigenvectors are dense "
