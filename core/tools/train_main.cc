@@ -49,9 +49,13 @@ ABSL_FLAG(std::string, evaluation_model_base, "",
           "--interactions: also write the chosen model fitted on the training part as a version under this "
           "directory, with the held-out and training parts beside it as test_interactions.csv and "
           "train_interactions.csv, for recommender-evaluate.");
-ABSL_FLAG(std::vector<std::string>, factorisations, std::vector<std::string>({"puresvd", "ease"}),
-          "The factorisations model selection chooses between on validation: puresvd, ease, or both "
-          "(comma-separated). The easyMoney trainer always tries PureSVD.");
+ABSL_FLAG(std::vector<std::string>, factorisations, std::vector<std::string>({"puresvd", "ease", "blend"}),
+          "The factorisations model selection chooses between on validation, comma-separated: puresvd, ease, "
+          "blend (EASE + PureSVD, --interactions only). The easyMoney trainer always tries PureSVD and never "
+          "the blend.");
+ABSL_FLAG(int, max_factors, 0,
+          "--interactions: candidates with more factors are not tried (0: no cap). A served answer costs "
+          "factors x products multiply-adds, so this bounds serving latency.");
 ABSL_FLAG(int, ease_max_products, easymoney::kEaseMaxProducts,
           "--interactions: largest catalogue EASE is tried on (its Gram matrix is dense products x products); "
           "above it only PureSVD is.");
@@ -70,9 +74,10 @@ constexpr char kUsage[] =
     "      evaluation in its manifest (docs/model-format.md, docs/training.md).\n"
     "  recommender-train --interactions FILE [--model-base MODELS] [--report DIR]\n"
     "                    [--k 10] [--test-fraction 0.25] [--seed 42] [--evaluation-model-base DIR]\n"
+    "                    [--factorisations puresvd,ease,blend] [--max-factors N]\n"
     "      Trains on a customer,product[,value] log (CSV with a header, or MovieLens'\n"
-    "      u.data): per-customer random test split, PureSVD and EASE chosen between on\n"
-    "      a validation split carved out of the training part, test metrics beside\n"
+    "      u.data): per-customer random test split, PureSVD, EASE and their blend chosen\n"
+    "      between on validation splits carved out of the training part, test metrics beside\n"
     "      popularity, and MODELS/<next version>/ fitted on every interaction\n"
     "      (docs/evaluation-movielens.md).\n"
     "  recommender-train recommend-all --model-base MODELS [--version V] --out FILE [-n 7]\n"
@@ -94,21 +99,29 @@ std::string SelectionOf(const easymoney::TrainingReport& report) {
   return "";
 }
 
-// --factorisations as (PureSVD, EASE) wanted.
-absl::StatusOr<std::pair<bool, bool>> ParseFactorisations() {
-  std::pair<bool, bool> wanted{false, false};
+// --factorisations.
+struct Factorisations {
+  bool pure_svd = false;
+  bool ease = false;
+  bool blend = false;
+};
+
+absl::StatusOr<Factorisations> ParseFactorisations() {
+  Factorisations wanted;
   for (const std::string& name : absl::GetFlag(FLAGS_factorisations)) {
     if (name == "puresvd") {
-      wanted.first = true;
+      wanted.pure_svd = true;
     } else if (name == "ease") {
-      wanted.second = true;
+      wanted.ease = true;
+    } else if (name == "blend") {
+      wanted.blend = true;
     } else {
       return absl::InvalidArgumentError(
-          absl::StrCat("--factorisations: unknown '", name, "', expected puresvd, ease or both"));
+          absl::StrCat("--factorisations: unknown '", name, "', expected puresvd, ease or blend"));
     }
   }
-  if (!wanted.first && !wanted.second) {
-    return absl::InvalidArgumentError("--factorisations: name at least one of puresvd, ease");
+  if (!wanted.pure_svd && !wanted.ease && !wanted.blend) {
+    return absl::InvalidArgumentError("--factorisations: name at least one of puresvd, ease, blend");
   }
   return wanted;
 }
@@ -194,10 +207,10 @@ int TrainEasyMoney() {
   options.seed = absl::GetFlag(FLAGS_seed);
   auto factorisations = ParseFactorisations();
   if (!factorisations.ok()) return Fail(factorisations.status());
-  if (!factorisations->first) {
+  if (!factorisations->pure_svd) {
     return Fail(absl::InvalidArgumentError("--factorisations: the easyMoney trainer always tries puresvd"));
   }
-  if (!factorisations->second) options.ease_candidates.clear();
+  if (!factorisations->ease) options.ease_candidates.clear();
   auto summary = easymoney::TrainEasyMoneyModel(options);
   if (!summary.ok()) return Fail(summary.status());
   if (!absl::GetFlag(FLAGS_feedback_log).empty()) {
@@ -252,8 +265,10 @@ int main(int argc, char** argv) {
     options.ease_max_products = absl::GetFlag(FLAGS_ease_max_products);
     auto factorisations = ParseFactorisations();
     if (!factorisations.ok()) return Fail(factorisations.status());
-    options.try_pure_svd = factorisations->first;
-    options.try_ease = factorisations->second;
+    options.try_pure_svd = factorisations->pure_svd;
+    options.try_ease = factorisations->ease;
+    options.try_blend = factorisations->blend;
+    options.max_factors = absl::GetFlag(FLAGS_max_factors);
     auto result = easymoney::TrainInteractionsModel(options);
     if (!result.ok()) return Fail(result.status());
     std::printf("%s%s", easymoney::FormatInteractionsReport(*result).c_str(),

@@ -18,10 +18,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "core/training/blend.h"
 #include "core/training/evaluation.h"
 #include "core/training/kmeans.h"
 #include "core/model/model.h"
@@ -180,23 +182,43 @@ struct FittedModel {
 InteractionsModelConfig EaseMatrixConfig() { return InteractionsModelConfig{}; }
 
 // `spectrum`, when given, must be the Gram spectrum of `train`'s binary
-// matrix; EASE computes it otherwise.
+// matrix; EASE computes it otherwise. `ease_part`, when given, must be the
+// EASE factors of `train` at `config`'s EASE settings, and ease_part_rms
+// (when not negative) its RmsScore: model selection computes both once for
+// every blend candidate.
 absl::StatusOr<FittedModel> Fit(const Interactions& train, const InteractionsModelConfig& config,
-                                const GramSpectrum* spectrum = nullptr, int ease_max_products = kEaseMaxProducts) {
+                                const GramSpectrum* spectrum = nullptr, int ease_max_products = kEaseMaxProducts,
+                                const TruncatedSvd* ease_part = nullptr, double ease_part_rms = -1) {
   FittedModel fitted;
-  if (config.factorisation == Factorisation::kEase) {
+  if (config.factorisation != Factorisation::kPureSvd) {
     const HoldingsMatrix matrix = TransformedMatrix(train, EaseMatrixConfig());
-    std::optional<GramSpectrum> own;
-    if (spectrum == nullptr) {
-      auto computed = ComputeGramSpectrum(matrix, ease_max_products);
-      if (!computed.ok()) return computed.status();
-      own = *std::move(computed);
-      spectrum = &*own;
-    }
-    auto factors = FactorEase(matrix, *spectrum, config.ease_regularisation, config.rank);
-    if (!factors.ok()) return factors.status();
-    fitted.svd = *std::move(factors);
     fitted.total_energy = static_cast<double>(matrix.squaredNorm());
+    std::optional<TruncatedSvd> own_ease;
+    if (ease_part == nullptr) {
+      std::optional<GramSpectrum> own;
+      if (spectrum == nullptr) {
+        auto computed = ComputeGramSpectrum(matrix, ease_max_products);
+        if (!computed.ok()) return computed.status();
+        own = *std::move(computed);
+        spectrum = &*own;
+      }
+      auto factors = FactorEase(matrix, *spectrum, config.ease_regularisation, config.rank);
+      if (!factors.ok()) return factors.status();
+      own_ease = *std::move(factors);
+      ease_part = &*own_ease;
+    }
+    if (config.factorisation == Factorisation::kEase) {
+      fitted.svd = own_ease ? *std::move(own_ease) : *ease_part;
+      return fitted;
+    }
+    InteractionsModelConfig svd_part = config;
+    svd_part.factorisation = Factorisation::kPureSvd;
+    svd_part.binary = true;
+    auto svd = ComputeTruncatedSvd(TransformedMatrix(train, svd_part), config.blend_svd_rank);
+    if (!svd.ok()) return svd.status();
+    auto blend = BlendFactors(matrix, *ease_part, *svd, config.blend_weight, ease_part_rms);
+    if (!blend.ok()) return blend.status();
+    fitted.svd = *std::move(blend);
     return fitted;
   }
   const HoldingsMatrix matrix = TransformedMatrix(train, config);
@@ -208,6 +230,13 @@ absl::StatusOr<FittedModel> Fit(const Interactions& train, const InteractionsMod
 }
 
 std::string ConfigText(const InteractionsModelConfig& config) {
+  if (config.factorisation == Factorisation::kBlend) {
+    return absl::StrFormat(
+        "EASE + PureSVD: EASE regularisation %g x mean product count, rank %d; PureSVD binary values, popularity "
+        "exponent %.2f, activity exponent %.2f, rank %d; weight %g",
+        config.ease_regularisation, config.rank, config.popularity_exponent, config.activity_exponent,
+        config.blend_svd_rank, config.blend_weight);
+  }
   if (config.factorisation == Factorisation::kEase) {
     return absl::StrFormat("EASE, binary values, regularisation %g x mean product count, rank %d",
                            config.ease_regularisation, config.rank);
@@ -269,6 +298,10 @@ SvdCheck CheckSvdAccuracy(const HoldingsMatrix& matrix, const std::vector<int>& 
 double Seconds(absl::Time start) { return absl::ToDoubleSeconds(absl::Now() - start); }
 
 }  // namespace
+
+int NumFactors(const InteractionsModelConfig& config) {
+  return config.rank + (config.factorisation == Factorisation::kBlend ? config.blend_svd_rank : 0);
+}
 
 absl::StatusOr<Interactions> ReadInteractions(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -417,6 +450,7 @@ absl::StatusOr<std::pair<int64_t, double>> WriteInteractionsVersion(
     const InteractionsTrainerOptions& options, const std::string& data_source, const std::string& created_at,
     const TrainingReport& report) {
   const int num_products = data.num_products();
+  const int num_factors = NumFactors(config);
   ModelArrays arrays;
   arrays.customer_ids = data.customer_ids;
   arrays.holdings_indptr = data.indptr;
@@ -441,9 +475,9 @@ absl::StatusOr<std::pair<int64_t, double>> WriteInteractionsVersion(
   manifest.set_created_at(created_at);
   manifest.set_num_customers(static_cast<int32_t>(data.num_customers()));
   manifest.set_num_products(num_products);
-  manifest.set_num_factors(config.rank);
+  manifest.set_num_factors(num_factors);
   manifest.set_num_clusters(options.num_clusters);
-  manifest.set_num_features(config.rank);
+  manifest.set_num_features(num_factors);
   for (const std::string& id : data.product_ids) {
     auto* product = manifest.add_products();
     product->set_id(id);
@@ -452,7 +486,7 @@ absl::StatusOr<std::pair<int64_t, double>> WriteInteractionsVersion(
   }
   // The clusters live in the customer-factor space itself, so the features
   // are the factors, unscaled.
-  for (int i = 0; i < config.rank; ++i) {
+  for (int i = 0; i < num_factors; ++i) {
     auto* feature = manifest.add_features();
     feature->set_name(absl::StrCat("factor_", i));
     feature->set_kind("numeric");
@@ -460,7 +494,7 @@ absl::StatusOr<std::pair<int64_t, double>> WriteInteractionsVersion(
     feature->set_stddev(1);
   }
   auto* training = manifest.mutable_training();
-  training->set_num_factors(config.rank);
+  training->set_num_factors(num_factors);
   training->set_num_clusters(options.num_clusters);
   training->set_seed(static_cast<uint32_t>(options.seed));
   training->set_data_source(data_source);
@@ -521,6 +555,10 @@ absl::StatusOr<InteractionsTrainingResult> TrainInteractionsModel(const Interact
     return absl::InvalidArgumentError(
         absl::StrCat("test fraction is ", options.test_fraction, ", must be strictly between 0 and 1"));
   }
+  if (options.max_factors < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_factors is ", options.max_factors, ", must be 0 (no cap) or positive"));
+  }
   for (double lambda : options.ease_regularisations) {
     if (!(lambda > 0) || !std::isfinite(lambda)) {
       return absl::InvalidArgumentError(absl::StrCat("EASE regularisation ", lambda, " must be a positive number"));
@@ -569,33 +607,54 @@ absl::StatusOr<InteractionsTrainingResult> TrainInteractionsModel(const Interact
       options.ease_ranks.empty() ? std::vector<int>{25, 50, 100, 200, 300, 400, 600, 800} : options.ease_ranks);
   // A small catalogue (easyMoney's 15 products) is factored whole.
   if (ease_ranks.empty() && options.ease_ranks.empty()) ease_ranks = {num_products};
+  const std::vector<int> blend_ranks =
+      candidate_ranks(options.blend_svd_ranks.empty() ? std::vector<int>{10, 20, 40} : options.blend_svd_ranks);
+  std::vector<double> blend_weights = options.blend_weights;
+  if (blend_weights.empty()) blend_weights = {0.25, 0.5, 1, 2};
   const bool ease_too_large = num_products > options.ease_max_products;
-  // Why EASE is not tried, when it is not.
-  const std::string ease_skipped =
-      !options.try_ease ? "not asked for"
-      : ease_too_large  ? absl::StrFormat("%d products, above the limit of %d", num_products,
-                                          options.ease_max_products)
+  // Why EASE cannot be fitted at all, then why each of EASE and the blend
+  // is not tried, when it is not.
+  const std::string ease_impossible =
+      ease_too_large ? absl::StrFormat("%d products, above the limit of %d", num_products, options.ease_max_products)
       : ease_ranks.empty()
           ? absl::StrFormat("no EASE rank candidate lies between 1 and the number of products (%d)", num_products)
           : "";
+  const std::string ease_skipped = !options.try_ease ? "not asked for" : ease_impossible;
+  const std::string blend_skipped =
+      !options.try_blend         ? "not asked for"
+      : !ease_impossible.empty() ? absl::StrCat("its EASE part cannot be fitted: ", ease_impossible)
+      : blend_ranks.empty()
+          ? absl::StrFormat("no blend PureSVD rank candidate lies between 1 and the number of products (%d)",
+                            num_products)
+          : "";
   const bool try_ease = ease_skipped.empty();
+  const bool try_blend = blend_skipped.empty();
   const bool try_svd = options.try_pure_svd;
-  if (!try_ease && !try_svd) {
+  if (!try_ease && !try_svd && !try_blend) {
     return absl::InvalidArgumentError(
-        options.try_ease ? absl::StrCat("only EASE was asked for, and it cannot be tried: ", ease_skipped)
-                         : std::string("no factorisation to try: neither PureSVD nor EASE was asked for"));
+        options.try_ease || options.try_blend
+            ? absl::StrCat("only EASE or the blend was asked for, and neither can be tried: ",
+                           options.try_ease ? ease_skipped : blend_skipped)
+            : std::string("no factorisation to try: none of PureSVD, EASE and the blend was asked for"));
   }
 
   TrainingReport report;
   SelectionBest best_svd;
   SelectionBest best_ease;
   best_ease.config.factorisation = Factorisation::kEase;
+  SelectionBest best_blend;
+  best_blend.config.factorisation = Factorisation::kBlend;
   std::vector<std::pair<std::string, std::string>> grid_lines;
   const int64_t svd_grid_size = try_svd ? static_cast<int64_t>(value_modes.size() * exponents.size() *
                                                               activity_exponents.size() * ranks.size())
                                         : 0;
-  const int64_t ease_grid_size = try_ease ? static_cast<int64_t>(ease_lambdas.size() * ease_ranks.size()) : 0;
-  const int64_t grid_size = svd_grid_size + ease_grid_size;
+  const int64_t ease_grid_size =
+      try_ease || try_blend ? static_cast<int64_t>(ease_lambdas.size() * ease_ranks.size()) : 0;
+  const int64_t blend_grid_size =
+      try_blend ? static_cast<int64_t>(exponents.size() * activity_exponents.size() * blend_weights.size() *
+                                       blend_ranks.size())
+                : 0;
+  const int64_t grid_size = svd_grid_size + ease_grid_size + blend_grid_size;
   double ease_spectrum_seconds = 0;
   {
     ProgressLine progress("model selection on validation", grid_size);
@@ -614,27 +673,36 @@ absl::StatusOr<InteractionsTrainingResult> TrainInteractionsModel(const Interact
         }
       }
     }
-    // One configuration over its rank curve: every rank fitted on the fit
-    // part and scored on validation; `family` keeps its best (strictly
-    // better only: ties keep the earlier, smaller candidate).
+    // One configuration over a rank curve (the field `swept`: rank, or the
+    // blend's PureSVD rank): every rank fitted on the fit part and scored
+    // on validation; `family` keeps its best (strictly better only: ties
+    // keep the earlier, smaller candidate). Returns the configuration's
+    // own best score and rank.
+    struct SweepBest {
+      double score = -1;
+      int rank = 0;
+    };
     const auto sweep = [&](InteractionsModelConfig config, const std::vector<int>& candidate_ranks,
-                           const GramSpectrum* spectrum, SelectionBest& family,
-                           const std::string& label) -> absl::Status {
+                           int InteractionsModelConfig::*swept, const GramSpectrum* spectrum,
+                           const TruncatedSvd* ease_part, double ease_part_rms, SelectionBest& family,
+                           std::vector<std::pair<InteractionsModelConfig, double>>* scores =
+                               nullptr) -> absl::StatusOr<SweepBest> {
       std::vector<TrainingReport::RankCandidate> curve;
-      double config_best = -1;
-      int config_best_rank = 0;
+      SweepBest own;
       bool improved = false;
       for (int rank : candidate_ranks) {
-        config.rank = rank;
-        auto fitted = Fit(inner.train, config, spectrum);
+        config.*swept = rank;
+        if (options.max_factors > 0 && NumFactors(config) > options.max_factors) {
+          progress.Update(++done);
+          continue;
+        }
+        auto fitted = Fit(inner.train, config, spectrum, options.ease_max_products, ease_part, ease_part_rms);
         if (!fitted.ok()) return fitted.status();
         const RankingMetrics metrics = Evaluate(inner.train, inner.test, options.k, &fitted->svd.customer_factors,
                                                 &fitted->svd.product_factors, nullptr);
         curve.push_back({rank, metrics.precision});
-        if (metrics.precision > config_best) {
-          config_best = metrics.precision;
-          config_best_rank = rank;
-        }
+        if (scores != nullptr) scores->emplace_back(config, metrics.precision);
+        if (metrics.precision > own.score) own = {metrics.precision, rank};
         if (metrics.precision > family.score) {
           family.score = metrics.precision;
           family.config = config;
@@ -643,148 +711,233 @@ absl::StatusOr<InteractionsTrainingResult> TrainInteractionsModel(const Interact
         progress.Update(++done);
       }
       if (improved) family.curve = std::move(curve);
-      grid_lines.emplace_back(label, absl::StrFormat("best precision@%d %.4f at rank %d", options.k, config_best,
-                                                     config_best_rank));
-      return absl::OkStatus();
+      return own;
+    };
+    const std::string none_within_cap = absl::StrFormat("no candidate has at most %d factors", options.max_factors);
+    const auto best_line = [&](const SweepBest& own) {
+      if (own.score < 0) return none_within_cap;
+      return absl::StrFormat("best precision@%d %.4f at rank %d", options.k, own.score, own.rank);
     };
     for (const InteractionsModelConfig& config : transforms) {
-      if (auto s = sweep(config, ranks, nullptr, best_svd,
-                         absl::StrFormat("validation PureSVD %s values, popularity exponent %.2f, activity "
-                                         "exponent %.2f",
-                                         config.binary ? "binary" : "raw", config.popularity_exponent,
-                                         config.activity_exponent));
-          !s.ok()) {
-        return s;
-      }
+      auto own = sweep(config, ranks, &InteractionsModelConfig::rank, nullptr, nullptr, -1, best_svd);
+      if (!own.ok()) return own.status();
+      grid_lines.emplace_back(absl::StrFormat("validation PureSVD %s values, popularity exponent %.2f, activity "
+                                              "exponent %.2f",
+                                              config.binary ? "binary" : "raw", config.popularity_exponent,
+                                              config.activity_exponent),
+                              best_line(*own));
     }
     // EASE: one eigendecomposition of the fit part's Gram matrix serves
-    // every regularisation and rank.
-    if (try_ease) {
+    // every regularisation and rank. The blend's EASE part is EASE's best,
+    // so EASE is swept for the blend too.
+    if (try_ease || try_blend) {
       const absl::Time spectrum_start = absl::Now();
       const HoldingsMatrix binary = TransformedMatrix(inner.train, EaseMatrixConfig());
       auto spectrum = ComputeGramSpectrum(binary, options.ease_max_products);
       if (!spectrum.ok()) return spectrum.status();
       ease_spectrum_seconds = Seconds(spectrum_start);
+      std::vector<std::pair<InteractionsModelConfig, double>> ease_scores;
       for (double lambda : ease_lambdas) {
         InteractionsModelConfig config;
         config.factorisation = Factorisation::kEase;
         config.ease_regularisation = lambda;
-        if (auto s = sweep(config, ease_ranks, &*spectrum, best_ease,
-                           absl::StrFormat("validation EASE regularisation %g", lambda));
-            !s.ok()) {
-          return s;
+        auto own = sweep(config, ease_ranks, &InteractionsModelConfig::rank, &*spectrum, nullptr, -1, best_ease,
+                         &ease_scores);
+        if (!own.ok()) return own.status();
+        grid_lines.emplace_back(absl::StrFormat("validation EASE regularisation %g", lambda), best_line(*own));
+      }
+      // The blend: EASE's best plus a PureSVD part, one line per weight.
+      // Under a factor cap, EASE's best among the ranks that leave room
+      // for the smallest PureSVD part (strictly better only, as above).
+      std::optional<InteractionsModelConfig> blend_ease;
+      double blend_ease_score = -1;
+      if (try_blend) {
+        for (const auto& [config, score] : ease_scores) {
+          if (options.max_factors > 0 && config.rank + blend_ranks.front() > options.max_factors) continue;
+          if (score > blend_ease_score) {
+            blend_ease_score = score;
+            blend_ease = config;
+          }
+        }
+        // No EASE part fits under the cap: the blend's candidates are done.
+        if (!blend_ease) progress.Update(done += blend_grid_size);
+      }
+      if (try_blend && blend_ease) {
+        auto ease_part = FactorEase(binary, *spectrum, blend_ease->ease_regularisation, blend_ease->rank);
+        if (!ease_part.ok()) return ease_part.status();
+        const double ease_part_rms = RmsScore(binary, ease_part->product_factors);
+        for (double weight : blend_weights) {
+          SweepBest weight_best;
+          InteractionsModelConfig weight_best_config;
+          for (double exponent : exponents) {
+            for (double activity : activity_exponents) {
+              InteractionsModelConfig config = *blend_ease;
+              config.factorisation = Factorisation::kBlend;
+              config.popularity_exponent = exponent;
+              config.activity_exponent = activity;
+              config.blend_weight = weight;
+              auto own =
+                  sweep(config, blend_ranks, &InteractionsModelConfig::blend_svd_rank, nullptr, &*ease_part,
+                        ease_part_rms, best_blend);
+              if (!own.ok()) return own.status();
+              if (own->score > weight_best.score) {
+                weight_best = *own;
+                weight_best_config = config;
+              }
+            }
+          }
+          grid_lines.emplace_back(
+              absl::StrFormat("validation EASE + PureSVD weight %g", weight),
+              weight_best.score < 0
+                  ? none_within_cap
+                  : absl::StrFormat("best precision@%d %.4f at popularity exponent %.2f, activity exponent %.2f, "
+                                    "rank %d",
+                                    options.k, weight_best.score, weight_best_config.popularity_exponent,
+                                    weight_best_config.activity_exponent, weight_best.rank));
         }
       }
     }
   }
-  // The two finalists are compared on a second validation split, drawn the
+  // The finalists are compared on a second validation split, drawn the
   // same way (seed + 2) but used for nothing else: each finalist's score on
   // the split that tuned it is the maximum over its own grid, and the
   // grids differ tenfold in size, so comparing those maxima would favour
-  // the family with more candidates. Strictly better only: a tie keeps
-  // PureSVD, the smaller model.
-  double svd_confirmation = -1;
-  double ease_confirmation = -1;
-  if (try_ease && try_svd) {
+  // the family with more candidates. Strictly better only: a tie keeps the
+  // smaller model (PureSVD, then EASE, then the blend).
+  struct Finalist {
+    const char* name;
+    bool tried;
+    const SelectionBest* best;
+    std::string why_not;
+    double confirmation = -1;
+  };
+  std::vector<Finalist> finalists = {{"PureSVD", try_svd, &best_svd, "not asked for"},
+                                     {"EASE", try_ease, &best_ease, ease_skipped},
+                                     {"EASE + PureSVD", try_blend, &best_blend, blend_skipped}};
+  int num_tried = 0;
+  for (Finalist& finalist : finalists) {
+    if (finalist.tried && finalist.best->score < 0) {  // Every candidate above the cap.
+      finalist.tried = false;
+      finalist.why_not = absl::StrFormat("no candidate has at most %d factors (max_factors)", options.max_factors);
+    }
+    num_tried += finalist.tried ? 1 : 0;
+  }
+  if (num_tried == 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "no candidate of any factorisation has at most %d factors (max_factors)", options.max_factors));
+  }
+  const bool need_spectrum = finalists[1].tried || finalists[2].tried;
+  if (num_tried > 1) {
     const InteractionsSplit confirm =
         SplitInteractionsPerCustomer(outer.train, options.test_fraction, options.seed + 2);
-    const auto confirmation_score = [&](const InteractionsModelConfig& config) -> absl::StatusOr<double> {
-      auto fitted = Fit(confirm.train, config, nullptr, options.ease_max_products);
+    std::optional<GramSpectrum> confirm_spectrum;
+    if (need_spectrum) {
+      auto spectrum =
+          ComputeGramSpectrum(TransformedMatrix(confirm.train, EaseMatrixConfig()), options.ease_max_products);
+      if (!spectrum.ok()) return spectrum.status();
+      confirm_spectrum = *std::move(spectrum);
+    }
+    for (Finalist& finalist : finalists) {
+      if (!finalist.tried) continue;
+      auto fitted = Fit(confirm.train, finalist.best->config,
+                        confirm_spectrum ? &*confirm_spectrum : nullptr, options.ease_max_products);
       if (!fitted.ok()) return fitted.status();
-      return Evaluate(confirm.train, confirm.test, options.k, &fitted->svd.customer_factors,
-                      &fitted->svd.product_factors, nullptr)
-          .precision;
-    };
-    auto svd_score = confirmation_score(best_svd.config);
-    if (!svd_score.ok()) return svd_score.status();
-    auto ease_score = confirmation_score(best_ease.config);
-    if (!ease_score.ok()) return ease_score.status();
-    svd_confirmation = *svd_score;
-    ease_confirmation = *ease_score;
+      finalist.confirmation = Evaluate(confirm.train, confirm.test, options.k, &fitted->svd.customer_factors,
+                                       &fitted->svd.product_factors, nullptr)
+                                  .precision;
+    }
   }
-  const bool ease_chosen = try_ease && (!try_svd || ease_confirmation > svd_confirmation);
-  const SelectionBest& chosen = ease_chosen ? best_ease : best_svd;
+  int chosen_index = -1;
+  for (int i = 0; i < static_cast<int>(finalists.size()); ++i) {
+    if (!finalists[i].tried) continue;
+    if (chosen_index < 0 || finalists[i].confirmation > finalists[chosen_index].confirmation) chosen_index = i;
+  }
+  const SelectionBest& chosen = *finalists[chosen_index].best;
   const InteractionsModelConfig best = chosen.config;
+  const bool blend_chosen = best.factorisation == Factorisation::kBlend;
   const double selection_seconds = Seconds(start) - read_seconds;
   report.rank_curve = chosen.curve;
-  report.chosen_rank = best.rank;
+  report.chosen_rank = blend_chosen ? best.blend_svd_rank : best.rank;
+  std::string confirmation_text;
+  if (num_tried > 1) {
+    std::vector<std::string> scores;
+    for (const Finalist& finalist : finalists) {
+      if (finalist.tried) scores.push_back(absl::StrFormat("%s %.4f", finalist.name, finalist.confirmation));
+    }
+    confirmation_text = absl::StrFormat(", then the finalists compared on a second validation split (seed %d): %s",
+                                        static_cast<long long>(options.seed + 2), absl::StrJoin(scores, ", "));
+  }
   report.rank_metric = absl::StrFormat(
       "precision@%d on validation (%.0f%% of each customer's training interactions held out, seed %d; "
       "the test split is not used). Each factorisation's best over its grid (%lld candidates in all; PureSVD: "
-      "value transform x popularity exponent x activity exponent x rank; EASE: regularisation x rank)%s. "
-      "Chosen: %s (validation precision@%d %.4f); the curve is over rank for its other settings",
+      "value transform x popularity exponent x activity exponent x rank; EASE: regularisation x rank; EASE + "
+      "PureSVD: EASE's best plus a PureSVD part, popularity exponent x activity exponent x rank x weight)%s. "
+      "Chosen: %s (validation precision@%d %.4f); the curve is over %s for its other settings",
       options.k, 100 * options.test_fraction, static_cast<long long>(options.seed + 1),
-      static_cast<long long>(grid_size),
-      try_ease && try_svd
-          ? absl::StrFormat(", then the two compared on a second validation split (seed %d): PureSVD %.4f, "
-                            "EASE %.4f",
-                            static_cast<long long>(options.seed + 2), svd_confirmation, ease_confirmation)
-          : std::string(),
-      ConfigText(best), options.k, chosen.score);
+      static_cast<long long>(grid_size), confirmation_text, ConfigText(best), options.k, chosen.score,
+      blend_chosen ? "its PureSVD part's rank" : "rank");
 
   // (d): refit each factorisation's best on the whole training part; test
-  // metrics of the chosen model, the other factorisation and the baseline.
+  // metrics of the chosen model, the others and the baseline.
   report.protocol = absl::StrFormat(
       "per-customer random split (seed %llu): round(%.0f%%) of each customer's interactions held out for test "
       "(at least one kept for training); top-%d lists exclude products seen in training; metrics over "
       "customers with held-out interactions; MAP (full normaliser) divides each AP by the number of held-out "
       "interactions",
       static_cast<unsigned long long>(options.seed), 100 * options.test_fraction, options.k);
-  std::optional<FittedModel> svd_test_fit;
-  if (try_svd) {
-    auto fitted = Fit(outer.train, best_svd.config);
-    if (!fitted.ok()) return fitted.status();
-    svd_test_fit = *std::move(fitted);
+  std::optional<GramSpectrum> train_spectrum;
+  if (need_spectrum) {
+    auto spectrum = ComputeGramSpectrum(TransformedMatrix(outer.train, EaseMatrixConfig()), options.ease_max_products);
+    if (!spectrum.ok()) return spectrum.status();
+    train_spectrum = *std::move(spectrum);
   }
-  std::optional<FittedModel> ease_test_fit;
-  if (try_ease) {
-    auto fitted = Fit(outer.train, best_ease.config, nullptr, options.ease_max_products);
+  std::vector<std::optional<FittedModel>> test_fits(finalists.size());
+  std::vector<RankingMetrics> test_results(finalists.size());
+  for (size_t i = 0; i < finalists.size(); ++i) {
+    if (!finalists[i].tried) continue;
+    auto fitted = Fit(outer.train, finalists[i].best->config, train_spectrum ? &*train_spectrum : nullptr,
+                      options.ease_max_products);
     if (!fitted.ok()) return fitted.status();
-    ease_test_fit = *std::move(fitted);
+    test_fits[i] = *std::move(fitted);
+    test_results[i] = Evaluate(outer.train, outer.test, options.k, &test_fits[i]->svd.customer_factors,
+                               &test_fits[i]->svd.product_factors, nullptr);
   }
-  const FittedModel& test_fit = ease_chosen ? *ease_test_fit : *svd_test_fit;
-  const auto test_metrics = [&](const FittedModel& fit) {
-    return Evaluate(outer.train, outer.test, options.k, &fit.svd.customer_factors, &fit.svd.product_factors,
-                    nullptr);
-  };
-  const RankingMetrics svd_test = try_svd ? test_metrics(*svd_test_fit) : RankingMetrics{};
-  const RankingMetrics ease_test = try_ease ? test_metrics(*ease_test_fit) : RankingMetrics{};
-  report.methods.emplace_back(absl::StrCat("model (", ConfigText(best), ")"), ease_chosen ? ease_test : svd_test);
+  train_spectrum.reset();
+  const FittedModel& test_fit = *test_fits[static_cast<size_t>(chosen_index)];
+  const RankingMetrics svd_test = test_results[0];
+  report.methods.emplace_back(absl::StrCat("model (", ConfigText(best), ")"),
+                              test_results[static_cast<size_t>(chosen_index)]);
   std::vector<float> popularity_scores;
   for (double count : ProductCounts(outer.train)) popularity_scores.push_back(static_cast<float>(count));
   report.methods.emplace_back("popularity",
                               Evaluate(outer.train, outer.test, options.k, nullptr, nullptr, &popularity_scores));
-  // One factorisation's entry: its finalist's figures, or why it was not tried.
-  const auto entry = [](const char* name, bool tried, const SelectionBest& finalist, double confirmation,
-                        const RankingMetrics& test, bool chosen, const std::string& why_not) {
+  // Each factorisation's entry: its finalist's figures, or why it was not tried.
+  for (size_t i = 0; i < finalists.size(); ++i) {
+    const Finalist& finalist = finalists[i];
     TrainingReport::Factorisation f;
-    f.name = name;
-    if (!tried) {
-      f.configuration = absl::StrCat("not tried: ", why_not);
-      return f;
+    f.name = finalist.name;
+    if (!finalist.tried) {
+      f.configuration = absl::StrCat("not tried: ", finalist.why_not);
+    } else {
+      f.configuration = ConfigText(finalist.best->config);
+      f.tried = true;
+      f.validation_score = finalist.best->score;
+      f.confirmation_score = finalist.confirmation;
+      f.tested = true;
+      f.test = test_results[i];
+      f.chosen = static_cast<int>(i) == chosen_index;
     }
-    f.configuration = ConfigText(finalist.config);
-    f.tried = true;
-    f.validation_score = finalist.score;
-    f.confirmation_score = confirmation;
-    f.tested = true;
-    f.test = test;
-    f.chosen = chosen;
-    return f;
-  };
-  report.factorisations.push_back(
-      entry("PureSVD", try_svd, best_svd, svd_confirmation, svd_test, !ease_chosen, "not asked for"));
-  report.factorisations.push_back(
-      entry("EASE", try_ease, best_ease, ease_confirmation, ease_test, ease_chosen, ease_skipped));
-  if (!try_ease && options.try_ease) {
-    grid_lines.emplace_back("EASE", absl::StrCat("not tried: ", ease_skipped,
+    report.factorisations.push_back(std::move(f));
+  }
+  if (!ease_impossible.empty() && (options.try_ease || options.try_blend)) {
+    grid_lines.emplace_back("EASE", absl::StrCat("not tried: ", ease_impossible,
                                                  ease_too_large ? " (its Gram matrix and eigenvectors are dense "
                                                                   "products x products)"
                                                                 : ""));
   }
   // PureSVD's randomised SVD against an exact decomposition.
   std::vector<std::pair<std::string, std::string>> check_lines;
-  if (try_svd && num_products <= options.svd_check_max_products) {
+  if (finalists[0].tried && num_products <= options.svd_check_max_products) {
     const HoldingsMatrix train_matrix = TransformedMatrix(outer.train, best_svd.config);
     SvdCheck check = CheckSvdAccuracy(train_matrix, {best_svd.config.rank, ranks.back()});
     check_lines = std::move(check.lines);

@@ -74,11 +74,17 @@ InteractionsSplit SplitInteractionsPerCustomer(const Interactions& all, double t
 enum class Factorisation {
   kPureSvd,  // Truncated SVD of the transformed matrix R' (below).
   kEase,     // Symmetric EASE on the binary matrix (core/training/ease.h).
+  // EASE plus a low-rank PureSVD part, their scores weighted and summed
+  // (core/training/blend.h).
+  kBlend,
 };
 
-// How the interaction matrix is turned into factors. PureSVD uses every
-// field but ease_regularisation; EASE uses ease_regularisation and rank on
-// binary interactions (the transforms are PureSVD's).
+// How the interaction matrix is turned into factors. PureSVD uses binary,
+// the two exponents and rank; EASE uses ease_regularisation and rank on
+// binary interactions. The blend's EASE part uses ease_regularisation and
+// rank, its PureSVD part binary interactions, the two exponents and
+// blend_svd_rank, and blend_weight weighs the parts; it has rank +
+// blend_svd_rank factors.
 struct InteractionsModelConfig {
   Factorisation factorisation = Factorisation::kPureSvd;
   bool binary = true;  // Every interaction counts 1, else its value.
@@ -93,7 +99,13 @@ struct InteractionsModelConfig {
   // EASE's lambda relative to the mean diagonal of the Gram matrix
   // (the mean number of customers per product).
   double ease_regularisation = 0;
+  int blend_svd_rank = 0;
+  // The PureSVD part's weight relative to the EASE part's (blend.h).
+  double blend_weight = 0;
 };
+
+// The model's factor count: rank, plus blend_svd_rank for the blend.
+int NumFactors(const InteractionsModelConfig& config);
 
 struct InteractionsTrainerOptions {
   std::string interactions_path;
@@ -120,9 +132,23 @@ struct InteractionsTrainerOptions {
   // The factorisations model selection chooses between (both by default).
   bool try_pure_svd = true;
   bool try_ease = true;
+  bool try_blend = true;
   std::vector<double> ease_regularisations;
   std::vector<int> ease_ranks;
   int ease_max_products = kEaseMaxProducts;
+  // Blend candidates: EASE's best (under max_factors, the best EASE
+  // candidate that leaves room for the smallest PureSVD part) plus a
+  // PureSVD part on binary values, over every (popularity exponent,
+  // activity exponent) above x blend_svd_ranks (empty = {10, 20, 40},
+  // capped at the catalogue size) x blend_weights (empty = {0.25, 0.5, 1,
+  // 2}). The blend needs EASE's spectrum, so it has EASE's catalogue
+  // limit; it is tried whether or not EASE itself is.
+  std::vector<int> blend_svd_ranks;
+  std::vector<double> blend_weights;
+  // Candidates with more factors than this (NumFactors) are not tried; 0:
+  // no cap. A served answer costs factors x products multiply-adds, so this
+  // bounds latency where validation alone would pick hundreds of factors.
+  int max_factors = 0;
   // When set, the chosen configuration refitted on the training part (the
   // one the test figures come from) is also written as a version under
   // this directory, with the held-out part and the training part beside
@@ -152,15 +178,19 @@ struct InteractionsTrainingResult {
 //  2. splits the rest again the same way into fit and validation (seed + 1);
 //  3. picks the factorisation and its hyper-parameters by precision@k on
 //     validation (the test part is not looked at): PureSVD's value
-//     transform, two exponents and rank, EASE's regularisation and rank;
+//     transform, two exponents and rank, EASE's regularisation and rank,
+//     the blend's PureSVD part and weight (its EASE part is EASE's best);
+//     the finalists are compared on a second validation split (seed + 2);
 //  4. refits each factorisation's best on the whole training part and
 //     measures it and a popularity baseline on the test part, items seen in
-//     training excluded (the chosen one is the model; the other is
+//     training excluded (the chosen one is the model; the others are
 //     reported beside it);
 //  5. refits the chosen one on every interaction and writes the version.
 //     PureSVD: customer_factors = R' V, product_factors = V (R' the
 //     transformed matrix, V its top right singular vectors). EASE:
-//     product_factors = Q, customer_factors = X Q (ease.h). Either way the
+//     product_factors = Q, customer_factors = X Q (ease.h). Blend: the
+//     two parts' product factors side by side, customer_factors = X times
+//     them (blend.h). Either way the
 //     served scores are the evaluated ones; k-means over the customer
 //     factors with features factor_0.. (mean 0, stddev 1);
 //     product_popularity = share of customers.

@@ -11,18 +11,19 @@
 #     for the chosen model (to 0.002: float summation order may reorder a
 #     near tie), every answer from version 1, all personalised;
 #  2. asked as unknown customers with their training products as current
-#     holdings (fold-in), the figures are the same again when EASE was
-#     chosen (its customer factors are the sum of the held products'
-#     factors); for PureSVD they are only printed;
-#  3. the trainer reported both factorisations, and the manifest of the
-#     served version records them.
-# Run twice: choosing between PureSVD and EASE, and with EASE alone.
+#     holdings (fold-in), the figures are the same again when EASE or the
+#     blend was chosen (their customer factors are the sum of the held
+#     products' factors); for PureSVD they are only printed;
+#  3. the trainer reported the three factorisations, and the manifest of
+#     the served version records them.
+# Run three times: choosing among PureSVD, EASE and the blend, with EASE
+# alone, and with the blend alone.
 set -euo pipefail
 
 TRAIN="" SERVER="" EVALUATE="" CLI=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
     --train) TRAIN="$2"; shift 2;;
     --server) SERVER="$2"; shift 2;;
     --evaluate) EVALUATE="$2"; shift 2;;
@@ -76,10 +77,10 @@ run_case() {
   "$TRAIN" --interactions "$WORK/log.csv" --model-base "$dir/models" --evaluation-model-base "$dir/evaluation" \
     --k 10 --seed 3 "$@" > "$dir/train.out" 2> "$dir/train.err" || { cat "$dir/train.err" >&2; fail "$name: training"; }
   [ -f "$dir/evaluation/1/manifest.json" ] || fail "$name: no evaluation version written"
-  python3 - "$dir/evaluation/1/manifest.json" <<'PY' || fail "$name: the manifest does not record both factorisations, one chosen"
+  python3 - "$dir/evaluation/1/manifest.json" <<'PY' || fail "$name: the manifest does not record the three factorisations, one chosen"
 import json, sys
 entries = json.load(open(sys.argv[1]))["evaluation"]["factorisations"]
-assert [e["name"] for e in entries] == ["PureSVD", "EASE"], entries
+assert [e["name"] for e in entries] == ["PureSVD", "EASE", "EASE + PureSVD"], entries
 assert sum(1 for e in entries if e.get("chosen")) == 1, entries
 PY
   [ -f "$dir/evaluation/test_interactions.csv" ] || fail "$name: no held-out file written"
@@ -125,17 +126,21 @@ PY
     EASE*)
       for pair in "MAP $s_map $f_map" "nDCG $s_ndcg $f_ndcg" "P@10 $s_precision $f_precision" "R@10 $s_recall $f_recall"; do
         set -- $pair
-        close "$2" "$3" || fail "$name: EASE fold-in $1 $3 differs from the personalised $2"
+        close "$2" "$3" || fail "$name: fold-in $1 $3 differs from the personalised $2 ($CHOSEN)"
       done;;
   esac
 }
 
-# Both factorisations, chosen between on validation.
-run_case both
-grep -q '^  PureSVD ' "$WORK/both/train.out" || fail "no PureSVD row in the factorisations table"
-grep -q '^  EASE' "$WORK/both/train.out" || fail "no EASE row in the factorisations table"
+# All three factorisations, chosen among on validation.
+run_case all
+grep -q '^  PureSVD ' "$WORK/all/train.out" || fail "no PureSVD row in the factorisations table"
+grep -q '^  EASE ' "$WORK/all/train.out" || fail "no EASE row in the factorisations table"
+grep -q '^  EASE + PureSVD' "$WORK/all/train.out" || fail "no EASE + PureSVD row in the factorisations table"
 # EASE alone: its fold-in must reproduce the personalised figures.
 run_case ease --factorisations ease
 case "$CHOSEN" in EASE*) ;; *) fail "--factorisations ease chose '$CHOSEN'";; esac
 grep -q '^  PureSVD .*not tried: not asked for' "$WORK/ease/train.out" || fail "PureSVD not reported as not asked for"
-echo "OK: served figures equal the trainer's; EASE fold-in equals its personalised figures"
+# The blend alone: its fold-in must reproduce the personalised figures too.
+run_case blend --factorisations blend
+case "$CHOSEN" in "EASE + PureSVD"*) ;; *) fail "--factorisations blend chose '$CHOSEN'";; esac
+echo "OK: served figures equal the trainer's; EASE and blend fold-in equal their personalised figures"

@@ -5,25 +5,15 @@
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/random_holdings.h"
 
 namespace easymoney {
 namespace {
 
 using ::testing::HasSubstr;
 
-// 80 customers x 9 products, each held with its own probability, so the
-// products differ in popularity and co-occur unevenly.
-Eigen::MatrixXd RandomHoldings(uint32_t seed) {
-  std::mt19937 random(seed);
-  std::uniform_real_distribution<double> uniform(0, 1);
-  Eigen::MatrixXd x = Eigen::MatrixXd::Zero(80, 9);
-  for (int u = 0; u < x.rows(); ++u) {
-    for (int p = 0; p < x.cols(); ++p) x(u, p) = uniform(random) < 0.1 + 0.07 * p ? 1 : 0;
-  }
-  return x;
-}
-
-HoldingsMatrix ToHoldings(const Eigen::MatrixXd& dense) { return HoldingsMatrix(dense.cast<float>().sparseView()); }
+using testing::RandomHoldings;
+using testing::ToHoldings;
 
 TEST(EaseTest, FullRankProductTermsAreTheRegularisedPartialCorrelations) {
   const Eigen::MatrixXd x = RandomHoldings(1);

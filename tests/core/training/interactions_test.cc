@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "core/model/model.h"
 #include "core/model/recommender.h"
 #include "core/training/evaluation.h"
@@ -205,6 +206,8 @@ InteractionsTrainerOptions PlantedTastesOptions() {
   options.activity_exponents = {0};
   options.ease_regularisations = {1, 8};
   options.ease_ranks = {3, 8, 20};
+  options.blend_svd_ranks = {1, 3};
+  options.blend_weights = {0.5, 2};
   options.num_clusters = 5;
   return options;
 }
@@ -222,19 +225,21 @@ TEST(TrainInteractionsModelTest, BeatsPopularityOnPlantedTastesAndWritesALoadabl
   const RankingMetrics& popularity = report.methods[1].second;
   EXPECT_EQ(model.customers, 400);
   EXPECT_GT(model.precision, 1.5 * popularity.precision) << FormatInteractionsReport(*result);
-  EXPECT_EQ(report.rank_curve.size(), 4u);
-  EXPECT_EQ(report.chosen_rank, result->config.rank);
-  EXPECT_GE(result->config.rank, 3);  // Fewer factors cannot tell five tastes apart.
+  const InteractionsModelConfig& config = result->config;
+  const bool blend = config.factorisation == Factorisation::kBlend;
+  EXPECT_EQ(report.rank_curve.size(), blend ? 2u : 4u);
+  EXPECT_EQ(report.chosen_rank, blend ? config.blend_svd_rank : config.rank);
+  EXPECT_GE(config.rank, 3);  // Fewer factors cannot tell five tastes apart.
 
   auto loaded = Model::Load(result->version_dir, result->version);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   const Model& served = **loaded;
   EXPECT_EQ(served.num_customers(), 400);
   EXPECT_EQ(served.num_products(), 100);
-  EXPECT_EQ(served.num_factors(), result->config.rank);
+  EXPECT_EQ(served.num_factors(), NumFactors(config));
   EXPECT_EQ(served.product(0).family(), "item");
   EXPECT_TRUE(served.FindProduct("item42").has_value());
-  ASSERT_EQ(served.manifest().features_size(), result->config.rank);
+  ASSERT_EQ(served.manifest().features_size(), NumFactors(config));
   EXPECT_EQ(served.manifest().features(0).name(), "factor_0");
   // Every customer holds 12-14 products, all of them in the served holdings.
   const std::optional<int64_t> row = served.FindCustomer(2);
@@ -242,68 +247,136 @@ TEST(TrainInteractionsModelTest, BeatsPopularityOnPlantedTastesAndWritesALoadabl
   EXPECT_GE(served.customer_holdings(*row).size(), 12u);
 }
 
-TEST(TrainInteractionsModelTest, ChoosesBetweenPureSvdAndEaseOnValidationAndReportsBoth) {
+TEST(TrainInteractionsModelTest, ChoosesAmongTheFactorisationsOnValidationAndReportsEach) {
   auto result = TrainInteractionsModel(PlantedTastesOptions());
   ASSERT_TRUE(result.ok()) << result.status();
   const TrainingReport& report = result->report;
-  ASSERT_EQ(report.factorisations.size(), 2u);
-  const auto& svd = report.factorisations[0];
-  const auto& ease = report.factorisations[1];
-  EXPECT_EQ(svd.name, "PureSVD");
-  EXPECT_EQ(ease.name, "EASE");
-  ASSERT_TRUE(svd.tried && ease.tried && svd.tested && ease.tested);
-  EXPECT_NE(svd.chosen, ease.chosen);
-  // The finalists are compared on a second validation split; the higher
-  // score there wins (a tie keeps PureSVD). Test figures play no part.
-  ASSERT_GE(svd.confirmation_score, 0);
-  ASSERT_GE(ease.confirmation_score, 0);
-  EXPECT_EQ(ease.chosen, ease.confirmation_score > svd.confirmation_score) << FormatInteractionsReport(*result);
-  const bool ease_chosen = result->config.factorisation == Factorisation::kEase;
-  EXPECT_EQ(ease_chosen, ease.chosen);
-  const auto& chosen = ease_chosen ? ease : svd;
+  ASSERT_EQ(report.factorisations.size(), 3u);
+  EXPECT_EQ(report.factorisations[0].name, "PureSVD");
+  EXPECT_EQ(report.factorisations[1].name, "EASE");
+  EXPECT_EQ(report.factorisations[2].name, "EASE + PureSVD");
+  // The finalists are compared on a second validation split; the highest
+  // score there wins, a tie keeping the earlier (smaller) one. Test figures
+  // play no part.
+  int expected = -1;
+  int chosen_count = 0;
+  for (int i = 0; i < 3; ++i) {
+    const auto& f = report.factorisations[static_cast<size_t>(i)];
+    ASSERT_TRUE(f.tried && f.tested) << f.name;
+    ASSERT_GE(f.confirmation_score, 0) << f.name;
+    const bool better =
+        expected < 0 || f.confirmation_score > report.factorisations[static_cast<size_t>(expected)].confirmation_score;
+    if (better) expected = i;
+    chosen_count += f.chosen ? 1 : 0;
+  }
+  EXPECT_EQ(chosen_count, 1);
+  EXPECT_TRUE(report.factorisations[static_cast<size_t>(expected)].chosen) << FormatInteractionsReport(*result);
+  const Factorisation kinds[] = {Factorisation::kPureSvd, Factorisation::kEase, Factorisation::kBlend};
+  EXPECT_EQ(result->config.factorisation, kinds[expected]);
+  const auto& chosen = report.factorisations[static_cast<size_t>(expected)];
   EXPECT_EQ(report.methods[0].second.precision, chosen.test.precision);
-  EXPECT_THAT(report.methods[0].first, HasSubstr(ease_chosen ? "EASE" : "PureSVD"));
+  EXPECT_THAT(report.methods[0].first, HasSubstr(chosen.configuration));
+  // The blend's EASE part is EASE's finalist: "regularisation R x mean
+  // product count, rank N" in both.
+  const std::string& ease_text = report.factorisations[1].configuration;
+  const size_t settings = ease_text.find("regularisation");
+  ASSERT_NE(settings, std::string::npos) << ease_text;
+  EXPECT_THAT(report.factorisations[2].configuration,
+              HasSubstr(absl::StrCat("EASE ", ease_text.substr(settings), ";")));
   EXPECT_THAT(FormatInteractionsReport(*result), HasSubstr("Factorisations"));
 
   auto loaded = Model::Load(result->version_dir, result->version);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   const auto& evaluation = (*loaded)->manifest().evaluation();
-  ASSERT_EQ(evaluation.factorisations_size(), 2);
-  EXPECT_EQ(evaluation.factorisations(0).name(), "PureSVD");
-  EXPECT_EQ(evaluation.factorisations(1).chosen(), ease_chosen);
-  EXPECT_DOUBLE_EQ(evaluation.factorisations(1).validation_score(), ease.validation_score);
-  EXPECT_DOUBLE_EQ(evaluation.factorisations(1).confirmation_score(), ease.confirmation_score);
-  EXPECT_DOUBLE_EQ(evaluation.factorisations(1).test().precision(), ease.test.precision);
+  ASSERT_EQ(evaluation.factorisations_size(), 3);
+  for (int i = 0; i < 3; ++i) {
+    const auto& f = report.factorisations[static_cast<size_t>(i)];
+    EXPECT_EQ(evaluation.factorisations(i).name(), f.name);
+    EXPECT_EQ(evaluation.factorisations(i).chosen(), f.chosen);
+    EXPECT_DOUBLE_EQ(evaluation.factorisations(i).validation_score(), f.validation_score);
+    EXPECT_DOUBLE_EQ(evaluation.factorisations(i).confirmation_score(), f.confirmation_score);
+    EXPECT_DOUBLE_EQ(evaluation.factorisations(i).test().precision(), f.test.precision);
+  }
   ASSERT_GE(evaluation.methods_size(), 2);
   EXPECT_DOUBLE_EQ(evaluation.methods(0).map_full(), report.methods[0].second.map_full_normaliser);
-  EXPECT_EQ((*loaded)->num_factors(), result->config.rank);
+  EXPECT_EQ((*loaded)->num_factors(), NumFactors(result->config));
 }
 
-TEST(TrainInteractionsModelTest, EaseIsNotTriedAboveItsCatalogueLimitAndTheReportSaysSo) {
+TEST(TrainInteractionsModelTest, EaseAndTheBlendAreNotTriedAboveTheCatalogueLimitAndTheReportSaysSo) {
   InteractionsTrainerOptions options = PlantedTastesOptions();
   options.ease_max_products = 99;  // The catalogue has 100.
   auto result = TrainInteractionsModel(options);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->config.factorisation, Factorisation::kPureSvd);
-  ASSERT_EQ(result->report.factorisations.size(), 2u);
+  ASSERT_EQ(result->report.factorisations.size(), 3u);
   const auto& ease = result->report.factorisations[1];
   EXPECT_FALSE(ease.tried);
   EXPECT_FALSE(ease.chosen);
   EXPECT_THAT(ease.configuration, HasSubstr("100 products, above the limit of 99"));
+  const auto& blend = result->report.factorisations[2];
+  EXPECT_FALSE(blend.tried);
+  EXPECT_THAT(blend.configuration, HasSubstr("its EASE part cannot be fitted: 100 products, above the limit of 99"));
 }
 
-TEST(TrainInteractionsModelTest, EaseFoldInFromCurrentHoldingsAnswersLikeTheStoredFactors) {
+TEST(TrainInteractionsModelTest, RefusesWhenOnlyTheBlendIsAskedForAndEaseCannotBeFitted) {
   InteractionsTrainerOptions options = PlantedTastesOptions();
-  options.rank_candidates = {1};  // PureSVD cannot tell five tastes apart with one factor.
-  options.popularity_exponents = {0};
+  options.try_pure_svd = false;
+  options.try_ease = false;
+  options.ease_max_products = 99;
+  auto result = TrainInteractionsModel(options);
+  ASSERT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(result.status().message(), HasSubstr("its EASE part cannot be fitted"));
+}
+
+TEST(TrainInteractionsModelTest, MaxFactorsKeepsEveryCandidateWithinTheCapAndSaysWhatItRuledOut) {
+  InteractionsTrainerOptions options = PlantedTastesOptions();
+  options.max_factors = 5;  // EASE's ranks are 3, 8 and 20; the blend's EASE part 3 plus 1 or 3.
   auto result = TrainInteractionsModel(options);
   ASSERT_TRUE(result.ok()) << result.status();
-  ASSERT_EQ(result->config.factorisation, Factorisation::kEase) << FormatInteractionsReport(*result);
+  EXPECT_LE(NumFactors(result->config), 5) << FormatInteractionsReport(*result);
+  for (const auto& f : result->report.factorisations) {
+    ASSERT_TRUE(f.tried) << f.name;
+    EXPECT_THAT(f.configuration, ::testing::Not(HasSubstr("rank 8"))) << f.name;
+    EXPECT_THAT(f.configuration, ::testing::Not(HasSubstr("rank 20"))) << f.name;
+  }
+  EXPECT_THAT(result->report.factorisations[1].configuration, HasSubstr("rank 3"));
   auto loaded = Model::Load(result->version_dir, result->version);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_LE((*loaded)->num_factors(), 5);
+
+  // EASE may take the whole cap; the blend's EASE part leaves room for
+  // its PureSVD part.
+  options.max_factors = 8;
+  options.model_base = testing::MakeTempDir("room");
+  auto room = TrainInteractionsModel(options);
+  ASSERT_TRUE(room.ok()) << room.status();
+  ASSERT_TRUE(room->report.factorisations[2].tried) << FormatInteractionsReport(*room);
+  EXPECT_THAT(room->report.factorisations[2].configuration, HasSubstr("rank 3; PureSVD"));
+
+  // A cap below every EASE rank leaves EASE and the blend out, saying why.
+  options.max_factors = 2;
+  options.model_base = testing::MakeTempDir("capped");
+  auto capped = TrainInteractionsModel(options);
+  ASSERT_TRUE(capped.ok()) << capped.status();
+  EXPECT_EQ(capped->config.factorisation, Factorisation::kPureSvd);
+  EXPECT_EQ(capped->config.rank, 1);
+  EXPECT_THAT(capped->report.factorisations[1].configuration, HasSubstr("no candidate has at most 2 factors"));
+  EXPECT_THAT(capped->report.factorisations[2].configuration, HasSubstr("no candidate has at most 2 factors"));
+
+  options.try_pure_svd = false;
+  auto nothing = TrainInteractionsModel(options);
+  ASSERT_EQ(nothing.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(nothing.status().message(), HasSubstr("has at most 2 factors"));
+  options.max_factors = -1;
+  EXPECT_EQ(TrainInteractionsModel(options).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A customer the version does not know, sending a known customer's
+// holdings, is folded in; the answer must be the known customer's.
+void ExpectFoldInAnswersLikeTheStoredFactors(const InteractionsTrainingResult& result) {
+  auto loaded = Model::Load(result.version_dir, result.version);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
   const Model& model = **loaded;
-  // A customer the version does not know, sending a known customer's
-  // holdings, is folded in; the answer must be the known customer's.
   for (int64_t id : {2, 3, 5, 400}) {
     const std::optional<int64_t> row = model.FindCustomer(id);
     ASSERT_TRUE(row.has_value());
@@ -331,6 +404,28 @@ TEST(TrainInteractionsModelTest, EaseFoldInFromCurrentHoldingsAnswersLikeTheStor
       EXPECT_NEAR(folded_answer->products[i].score, stored_answer->products[i].score, 1e-4f);
     }
   }
+}
+
+TEST(TrainInteractionsModelTest, EaseFoldInFromCurrentHoldingsAnswersLikeTheStoredFactors) {
+  InteractionsTrainerOptions options = PlantedTastesOptions();
+  options.try_pure_svd = false;
+  options.try_blend = false;
+  auto result = TrainInteractionsModel(options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->config.factorisation, Factorisation::kEase) << FormatInteractionsReport(*result);
+  ExpectFoldInAnswersLikeTheStoredFactors(*result);
+}
+
+TEST(TrainInteractionsModelTest, BlendFoldInFromCurrentHoldingsAnswersLikeTheStoredFactors) {
+  InteractionsTrainerOptions options = PlantedTastesOptions();
+  options.try_pure_svd = false;
+  options.try_ease = false;
+  auto result = TrainInteractionsModel(options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->config.factorisation, Factorisation::kBlend) << FormatInteractionsReport(*result);
+  // The popularity exponent makes the PureSVD part's subspace, but its
+  // factors are summed unweighted, like EASE's: fold-in stays exact.
+  ExpectFoldInAnswersLikeTheStoredFactors(*result);
 }
 
 TEST(TrainInteractionsModelTest, WritesTheTestSplitFitWhoseServedAnswersReproduceTheTestFigures) {
