@@ -31,7 +31,7 @@ struct ModelArrays {
   std::vector<int64_t> customer_ids;
   RowMajorMatrix customer_factors;   // customers x factors (U S).
   RowMajorMatrix product_factors;    // products x factors (V).
-  Eigen::VectorXf singular_values;   // factors, descending.
+  Eigen::VectorXf singular_values;   // factors; importance, not read to score (model-format.md).
   RowMajorMatrix cluster_centroids;  // clusters x features (standardised space).
   std::vector<int32_t> customer_clusters;  // customers.
   // Holdings at the training partition in CSR form: the products of customer

@@ -211,6 +211,10 @@ int TrainEasyMoney() {
     return Fail(absl::InvalidArgumentError("--factorisations: the easyMoney trainer always tries puresvd"));
   }
   if (!factorisations->ease) options.ease_candidates.clear();
+  if (absl::GetFlag(FLAGS_max_factors) != 0) {
+    return Fail(absl::InvalidArgumentError(
+        "--max-factors applies to --interactions only; the easyMoney trainer's rank is set with --factors"));
+  }
   auto summary = easymoney::TrainEasyMoneyModel(options);
   if (!summary.ok()) return Fail(summary.status());
   if (!absl::GetFlag(FLAGS_feedback_log).empty()) {

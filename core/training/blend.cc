@@ -33,7 +33,10 @@ absl::StatusOr<TruncatedSvd> BlendFactors(const HoldingsMatrix& matrix, const Tr
                                                    second.product_factors.rows(), " products, the matrix ",
                                                    matrix.cols()));
   }
-  if (first_rms < 0) first_rms = RmsScore(matrix, first.product_factors);
+  if (!(first_rms >= 0)) first_rms = RmsScore(matrix, first.product_factors);  // Not given (or NaN).
+  if (!(first_rms > 0)) {
+    return absl::InvalidArgumentError("the blend's first part scores every product 0: no scale to match");
+  }
   const double second_rms = RmsScore(matrix, second.product_factors);
   if (!(second_rms > 0)) {
     return absl::InvalidArgumentError("the blend's second part scores every product 0: no scale to match");

@@ -22,20 +22,22 @@ namespace easymoney {
 // The weight is relative so that one setting means the same on any data:
 // c^2 = relative_weight x rms(X Q_a Q_a^T) / rms(X Q_b Q_b^T), the root mean
 // square of each part's scores over every (customer, product) pair of
-// `matrix`. relative_weight 1 gives both parts the same spread of scores.
+// `matrix`, held pairs included: a normaliser that costs no pass over the
+// scores, not the spread of the scores that get ranked. relative_weight 1
+// gives both parts the same root mean square.
 //
 // `first` and `second` are factor models of `matrix` (only their product
 // factors and singular values are read). The result's product factors are
 // [Q_a, c Q_b], its customer factors matrix x that, and its singular
 // values first's followed by second's times c^2 (the format's "importance
 // of each factor"; nothing reads them for scoring).
-// `first_rms`, when not negative, must be RmsScore(matrix,
+// `first_rms`, when not negative (nor NaN), must be RmsScore(matrix,
 // first.product_factors): a caller blending one first part with many
 // second parts computes it once.
 // Errors: INVALID_ARGUMENT for a relative_weight that is not positive and
 // finite, product counts that differ from matrix's, singular value counts
-// that differ from factor counts, or a second part whose scores are all
-// zero (no scale to match).
+// that differ from factor counts, or a part whose scores are all zero (no
+// scale to match).
 absl::StatusOr<TruncatedSvd> BlendFactors(const HoldingsMatrix& matrix, const TruncatedSvd& first,
                                           const TruncatedSvd& second, double relative_weight,
                                           double first_rms = -1);

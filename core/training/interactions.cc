@@ -559,6 +559,11 @@ absl::StatusOr<InteractionsTrainingResult> TrainInteractionsModel(const Interact
     return absl::InvalidArgumentError(
         absl::StrCat("max_factors is ", options.max_factors, ", must be 0 (no cap) or positive"));
   }
+  for (double weight : options.blend_weights) {
+    if (!(weight > 0) || !std::isfinite(weight)) {
+      return absl::InvalidArgumentError(absl::StrCat("blend weight ", weight, " must be a positive number"));
+    }
+  }
   for (double lambda : options.ease_regularisations) {
     if (!(lambda > 0) || !std::isfinite(lambda)) {
       return absl::InvalidArgumentError(absl::StrCat("EASE regularisation ", lambda, " must be a positive number"));
@@ -655,6 +660,7 @@ absl::StatusOr<InteractionsTrainingResult> TrainInteractionsModel(const Interact
                                        blend_ranks.size())
                 : 0;
   const int64_t grid_size = svd_grid_size + ease_grid_size + blend_grid_size;
+  int64_t num_fitted = 0;  // grid_size less the candidates above max_factors.
   double ease_spectrum_seconds = 0;
   {
     ProgressLine progress("model selection on validation", grid_size);
@@ -696,6 +702,7 @@ absl::StatusOr<InteractionsTrainingResult> TrainInteractionsModel(const Interact
           progress.Update(++done);
           continue;
         }
+        ++num_fitted;
         auto fitted = Fit(inner.train, config, spectrum, options.ease_max_products, ease_part, ease_part_rms);
         if (!fitted.ok()) return fitted.status();
         const RankingMetrics metrics = Evaluate(inner.train, inner.test, options.k, &fitted->svd.customer_factors,
@@ -744,7 +751,11 @@ absl::StatusOr<InteractionsTrainingResult> TrainInteractionsModel(const Interact
         auto own = sweep(config, ease_ranks, &InteractionsModelConfig::rank, &*spectrum, nullptr, -1, best_ease,
                          &ease_scores);
         if (!own.ok()) return own.status();
-        grid_lines.emplace_back(absl::StrFormat("validation EASE regularisation %g", lambda), best_line(*own));
+        // Swept for the blend alone, EASE is only the blend's EASE part.
+        grid_lines.emplace_back(absl::StrFormat(try_ease ? "validation EASE regularisation %g"
+                                                         : "validation EASE (the blend's EASE part) regularisation %g",
+                                                lambda),
+                                best_line(*own));
       }
       // The blend: EASE's best plus a PureSVD part, one line per weight.
       // Under a factor cap, EASE's best among the ranks that leave room
@@ -803,7 +814,7 @@ absl::StatusOr<InteractionsTrainingResult> TrainInteractionsModel(const Interact
   // the split that tuned it is the maximum over its own grid, and the
   // grids differ tenfold in size, so comparing those maxima would favour
   // the family with more candidates. Strictly better only: a tie keeps the
-  // smaller model (PureSVD, then EASE, then the blend).
+  // model with fewer factors (cheaper to serve), then the earlier family.
   struct Finalist {
     const char* name;
     bool tried;
@@ -850,7 +861,15 @@ absl::StatusOr<InteractionsTrainingResult> TrainInteractionsModel(const Interact
   int chosen_index = -1;
   for (int i = 0; i < static_cast<int>(finalists.size()); ++i) {
     if (!finalists[i].tried) continue;
-    if (chosen_index < 0 || finalists[i].confirmation > finalists[chosen_index].confirmation) chosen_index = i;
+    if (chosen_index < 0) {
+      chosen_index = i;
+      continue;
+    }
+    const Finalist& incumbent = finalists[static_cast<size_t>(chosen_index)];
+    const bool better = finalists[i].confirmation > incumbent.confirmation ||
+                        (finalists[i].confirmation == incumbent.confirmation &&
+                         NumFactors(finalists[i].best->config) < NumFactors(incumbent.best->config));
+    if (better) chosen_index = i;
   }
   const SelectionBest& chosen = *finalists[chosen_index].best;
   const InteractionsModelConfig best = chosen.config;
@@ -869,12 +888,12 @@ absl::StatusOr<InteractionsTrainingResult> TrainInteractionsModel(const Interact
   }
   report.rank_metric = absl::StrFormat(
       "precision@%d on validation (%.0f%% of each customer's training interactions held out, seed %d; "
-      "the test split is not used). Each factorisation's best over its grid (%lld candidates in all; PureSVD: "
+      "the test split is not used). Each factorisation's best over its grid (%lld candidates fitted in all; PureSVD: "
       "value transform x popularity exponent x activity exponent x rank; EASE: regularisation x rank; EASE + "
       "PureSVD: EASE's best plus a PureSVD part, popularity exponent x activity exponent x rank x weight)%s. "
       "Chosen: %s (validation precision@%d %.4f); the curve is over %s for its other settings",
       options.k, 100 * options.test_fraction, static_cast<long long>(options.seed + 1),
-      static_cast<long long>(grid_size), confirmation_text, ConfigText(best), options.k, chosen.score,
+      static_cast<long long>(num_fitted), confirmation_text, ConfigText(best), options.k, chosen.score,
       blend_chosen ? "its PureSVD part's rank" : "rank");
 
   // (d): refit each factorisation's best on the whole training part; test

@@ -129,7 +129,7 @@ struct InteractionsTrainerOptions {
   // (empty = {25, 50, 100, 200, 300, 400, 600, 800}, capped at the
   // catalogue size). EASE is not tried above ease_max_products products:
   // its Gram matrix and eigenvectors are dense products x products.
-  // The factorisations model selection chooses between (both by default).
+  // The factorisations model selection chooses among (all three by default).
   bool try_pure_svd = true;
   bool try_ease = true;
   bool try_blend = true;
@@ -139,15 +139,17 @@ struct InteractionsTrainerOptions {
   // Blend candidates: EASE's best (under max_factors, the best EASE
   // candidate that leaves room for the smallest PureSVD part) plus a
   // PureSVD part on binary values, over every (popularity exponent,
-  // activity exponent) above x blend_svd_ranks (empty = {10, 20, 40},
-  // capped at the catalogue size) x blend_weights (empty = {0.25, 0.5, 1,
-  // 2}). The blend needs EASE's spectrum, so it has EASE's catalogue
+  // activity exponent) above x blend_svd_ranks (empty = {10, 20, 40};
+  // ranks above the catalogue size are dropped) x blend_weights (empty =
+  // {0.25, 0.5, 1, 2}; each positive). The blend needs EASE's spectrum, so it has EASE's catalogue
   // limit; it is tried whether or not EASE itself is.
   std::vector<int> blend_svd_ranks;
   std::vector<double> blend_weights;
   // Candidates with more factors than this (NumFactors) are not tried; 0:
   // no cap. A served answer costs factors x products multiply-adds, so this
   // bounds latency where validation alone would pick hundreds of factors.
+  // A factorisation with no candidate under the cap is reported as not
+  // tried; with none in any, training fails with INVALID_ARGUMENT.
   int max_factors = 0;
   // When set, the chosen configuration refitted on the training part (the
   // one the test figures come from) is also written as a version under
@@ -179,8 +181,10 @@ struct InteractionsTrainingResult {
 //  3. picks the factorisation and its hyper-parameters by precision@k on
 //     validation (the test part is not looked at): PureSVD's value
 //     transform, two exponents and rank, EASE's regularisation and rank,
-//     the blend's PureSVD part and weight (its EASE part is EASE's best);
-//     the finalists are compared on a second validation split (seed + 2);
+//     the blend's PureSVD part and weight (its EASE part is EASE's best,
+//     under max_factors the best that leaves room for the PureSVD part);
+//     the finalists are compared on a second validation split (seed + 2),
+//     a tie going to the one with fewer factors;
 //  4. refits each factorisation's best on the whole training part and
 //     measures it and a popularity baseline on the test part, items seen in
 //     training excluded (the chosen one is the model; the others are

@@ -134,7 +134,7 @@ PY
 # All three factorisations, chosen among on validation.
 run_case all
 grep -q '^  PureSVD ' "$WORK/all/train.out" || fail "no PureSVD row in the factorisations table"
-grep -q '^  EASE ' "$WORK/all/train.out" || fail "no EASE row in the factorisations table"
+grep -qE '^  EASE +(\(chosen\) +)?EASE, binary' "$WORK/all/train.out" || fail "no EASE row in the factorisations table"
 grep -q '^  EASE + PureSVD' "$WORK/all/train.out" || fail "no EASE + PureSVD row in the factorisations table"
 # EASE alone: its fold-in must reproduce the personalised figures.
 run_case ease --factorisations ease

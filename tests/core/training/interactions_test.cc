@@ -256,16 +256,26 @@ TEST(TrainInteractionsModelTest, ChoosesAmongTheFactorisationsOnValidationAndRep
   EXPECT_EQ(report.factorisations[1].name, "EASE");
   EXPECT_EQ(report.factorisations[2].name, "EASE + PureSVD");
   // The finalists are compared on a second validation split; the highest
-  // score there wins, a tie keeping the earlier (smaller) one. Test figures
-  // play no part.
+  // score there wins, a tie going to fewer factors, then to the earlier
+  // family. Test figures play no part.
+  const auto factors = [](const std::string& configuration) {
+    // "... rank N" per part; the blend has two.
+    int total = 0;
+    for (size_t at = configuration.find("rank "); at != std::string::npos; at = configuration.find("rank ", at + 5)) {
+      total += std::stoi(configuration.substr(at + 5));
+    }
+    return total;
+  };
   int expected = -1;
   int chosen_count = 0;
   for (int i = 0; i < 3; ++i) {
     const auto& f = report.factorisations[static_cast<size_t>(i)];
     ASSERT_TRUE(f.tried && f.tested) << f.name;
     ASSERT_GE(f.confirmation_score, 0) << f.name;
-    const bool better =
-        expected < 0 || f.confirmation_score > report.factorisations[static_cast<size_t>(expected)].confirmation_score;
+    const auto& incumbent = report.factorisations[static_cast<size_t>(std::max(expected, 0))];
+    const bool better = expected < 0 || f.confirmation_score > incumbent.confirmation_score ||
+                        (f.confirmation_score == incumbent.confirmation_score &&
+                         factors(f.configuration) < factors(incumbent.configuration));
     if (better) expected = i;
     chosen_count += f.chosen ? 1 : 0;
   }
@@ -330,7 +340,7 @@ TEST(TrainInteractionsModelTest, RefusesWhenOnlyTheBlendIsAskedForAndEaseCannotB
 
 TEST(TrainInteractionsModelTest, MaxFactorsKeepsEveryCandidateWithinTheCapAndSaysWhatItRuledOut) {
   InteractionsTrainerOptions options = PlantedTastesOptions();
-  options.max_factors = 5;  // EASE's ranks are 3, 8 and 20; the blend's EASE part 3 plus 1 or 3.
+  options.max_factors = 5;  // EASE's ranks are 3, 8 and 20; the blend can only be 3 + 1.
   auto result = TrainInteractionsModel(options);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_LE(NumFactors(result->config), 5) << FormatInteractionsReport(*result);
@@ -350,6 +360,10 @@ TEST(TrainInteractionsModelTest, MaxFactorsKeepsEveryCandidateWithinTheCapAndSay
   options.model_base = testing::MakeTempDir("room");
   auto room = TrainInteractionsModel(options);
   ASSERT_TRUE(room.ok()) << room.status();
+  // Rank 3 cannot tell five tastes apart, so EASE takes 8, the whole cap...
+  ASSERT_THAT(room->report.factorisations[1].configuration, HasSubstr("rank 8")) << FormatInteractionsReport(*room);
+  // ...and the blend, which would have no room on EASE's finalist, is
+  // built on rank 3.
   ASSERT_TRUE(room->report.factorisations[2].tried) << FormatInteractionsReport(*room);
   EXPECT_THAT(room->report.factorisations[2].configuration, HasSubstr("rank 3; PureSVD"));
 
