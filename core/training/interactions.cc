@@ -910,19 +910,19 @@ absl::StatusOr<InteractionsTrainingResult> TrainInteractionsModel(const Interact
     if (!spectrum.ok()) return spectrum.status();
     train_spectrum = *std::move(spectrum);
   }
-  std::vector<std::optional<FittedModel>> test_fits(finalists.size());
+  // Only the chosen fit is kept: it may be written as the evaluation version.
+  std::optional<FittedModel> test_fit;
   std::vector<RankingMetrics> test_results(finalists.size());
   for (size_t i = 0; i < finalists.size(); ++i) {
     if (!finalists[i].tried) continue;
     auto fitted = Fit(outer.train, finalists[i].best->config, train_spectrum ? &*train_spectrum : nullptr,
                       options.ease_max_products);
     if (!fitted.ok()) return fitted.status();
-    test_fits[i] = *std::move(fitted);
-    test_results[i] = Evaluate(outer.train, outer.test, options.k, &test_fits[i]->svd.customer_factors,
-                               &test_fits[i]->svd.product_factors, nullptr);
+    test_results[i] = Evaluate(outer.train, outer.test, options.k, &fitted->svd.customer_factors,
+                               &fitted->svd.product_factors, nullptr);
+    if (static_cast<int>(i) == chosen_index) test_fit = *std::move(fitted);
   }
   train_spectrum.reset();
-  const FittedModel& test_fit = *test_fits[static_cast<size_t>(chosen_index)];
   const RankingMetrics svd_test = test_results[0];
   report.methods.emplace_back(absl::StrCat("model (", ConfigText(best), ")"),
                               test_results[static_cast<size_t>(chosen_index)]);
@@ -979,7 +979,7 @@ absl::StatusOr<InteractionsTrainingResult> TrainInteractionsModel(const Interact
   // The test fit as a version of its own, to be scored through a server.
   if (!options.evaluation_model_base.empty()) {
     auto written = WriteInteractionsVersion(
-        options.evaluation_model_base, outer.train, test_fit, best, options,
+        options.evaluation_model_base, outer.train, *std::move(test_fit), best, options,
         absl::StrCat("interactions ", source, ", training part of the test split (seed ", options.seed, "); ",
                      ConfigText(best)),
         created_at, report);

@@ -420,26 +420,27 @@ void ExpectFoldInAnswersLikeTheStoredFactors(const InteractionsTrainingResult& r
   }
 }
 
-TEST(TrainInteractionsModelTest, EaseFoldInFromCurrentHoldingsAnswersLikeTheStoredFactors) {
+// Trains the planted tastes with only `factorisation` asked for and checks
+// that it was the one chosen.
+void ExpectFoldInAnswersLikeTheStoredFactorsWithOnly(Factorisation factorisation) {
   InteractionsTrainerOptions options = PlantedTastesOptions();
-  options.try_pure_svd = false;
-  options.try_blend = false;
+  options.try_pure_svd = factorisation == Factorisation::kPureSvd;
+  options.try_ease = factorisation == Factorisation::kEase;
+  options.try_blend = factorisation == Factorisation::kBlend;
   auto result = TrainInteractionsModel(options);
   ASSERT_TRUE(result.ok()) << result.status();
-  ASSERT_EQ(result->config.factorisation, Factorisation::kEase) << FormatInteractionsReport(*result);
+  ASSERT_EQ(result->config.factorisation, factorisation) << FormatInteractionsReport(*result);
   ExpectFoldInAnswersLikeTheStoredFactors(*result);
 }
 
+TEST(TrainInteractionsModelTest, EaseFoldInFromCurrentHoldingsAnswersLikeTheStoredFactors) {
+  ExpectFoldInAnswersLikeTheStoredFactorsWithOnly(Factorisation::kEase);
+}
+
+// The popularity exponent shapes the PureSVD part's subspace, but its
+// factors are summed unweighted, like EASE's: fold-in stays exact.
 TEST(TrainInteractionsModelTest, BlendFoldInFromCurrentHoldingsAnswersLikeTheStoredFactors) {
-  InteractionsTrainerOptions options = PlantedTastesOptions();
-  options.try_pure_svd = false;
-  options.try_ease = false;
-  auto result = TrainInteractionsModel(options);
-  ASSERT_TRUE(result.ok()) << result.status();
-  ASSERT_EQ(result->config.factorisation, Factorisation::kBlend) << FormatInteractionsReport(*result);
-  // The popularity exponent makes the PureSVD part's subspace, but its
-  // factors are summed unweighted, like EASE's: fold-in stays exact.
-  ExpectFoldInAnswersLikeTheStoredFactors(*result);
+  ExpectFoldInAnswersLikeTheStoredFactorsWithOnly(Factorisation::kBlend);
 }
 
 TEST(TrainInteractionsModelTest, WritesTheTestSplitFitWhoseServedAnswersReproduceTheTestFigures) {
